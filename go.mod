@@ -1,0 +1,3 @@
+module github.com/wxsub/wxsub
+
+go 1.26.8
