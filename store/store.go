@@ -107,7 +107,9 @@ type GrantStore interface {
 
 	// Refund gives back a grant taken by Consume when the message was not
 	// delivered. It is a no-op for long-term receipts and for records that
-	// were revoked, expired or deleted since the receipt was issued.
+	// were revoked, expired or deleted since the receipt was issued. Call it
+	// at most once per receipt: stores do not track individual receipts, so
+	// a second Refund of one receipt gives back a second grant.
 	Refund(ctx context.Context, r Receipt) error
 
 	// Revoke removes every grant (one-time and long-term) the user holds
@@ -160,8 +162,8 @@ type TokenStore interface {
 	// causes one refresh, not one per caller.
 	InvalidateToken(ctx context.Context, key, accessToken string) error
 
-	// AcquireLease takes the refresh lease for key for at most ttl. It
-	// returns ErrLeaseHeld when another holder has it.
+	// AcquireLease takes the refresh lease for key for at most ttl (> 0).
+	// It returns ErrLeaseHeld when another holder has it.
 	AcquireLease(ctx context.Context, key string, ttl time.Duration) (Lease, error)
 
 	// ReleaseLease gives the lease back early. Releasing a lease that
@@ -199,12 +201,14 @@ func (s DedupeState) String() string {
 // DedupeStore remembers which pushes were handled, so that WeChat's retries
 // (and the same push reaching two instances) run the hooks once.
 type DedupeStore interface {
-	// Begin atomically claims key for lease (set-if-absent). The claim
+	// Begin atomically claims key for lease (> 0; set-if-absent). The claim
 	// expires on its own after lease, so a crashed handler does not block
-	// retries forever.
+	// retries forever. Callers keep lease longer than their handling takes:
+	// a claim carries no owner, so a handler whose lease ran out would, on
+	// Abort, drop the claim of the next handler of the same key.
 	Begin(ctx context.Context, key string, lease time.Duration) (DedupeState, error)
 
-	// Done marks key as handled for ttl.
+	// Done marks key as handled for ttl (> 0).
 	Done(ctx context.Context, key string, ttl time.Duration) error
 
 	// Abort drops the claim on key so that the next delivery runs again.

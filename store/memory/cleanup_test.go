@@ -1,0 +1,67 @@
+package memory
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/wxsub/wxsub/store"
+)
+
+// TestCleanupRemovesExpired checks that the janitor frees expired entries
+// of every kind, not just hides them.
+func TestCleanupRemovesExpired(t *testing.T) {
+	ctx := t.Context()
+	s := New(WithCleanupInterval(20 * time.Millisecond))
+	const ttl = 50 * time.Millisecond
+	if _, err := s.AddOneTime(ctx, "u", "t", 1, ttl); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetToken(ctx, "app", store.Token{AccessToken: "x", ExpiresAt: time.Now().Add(ttl)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AcquireLease(ctx, "app", ttl); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Begin(ctx, "push", ttl); err != nil {
+		t.Fatal(err)
+	}
+	caches := map[string]interface{ ItemCount() int }{
+		"grants": s.grants, "tokens": s.tokens, "leases": s.leases, "dedupe": s.dedupe,
+	}
+	for name, c := range caches {
+		if n := c.ItemCount(); n != 1 {
+			t.Fatalf("%s holds %d entries before expiry, want 1", name, n)
+		}
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for name, c := range caches {
+		for c.ItemCount() != 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s still holds %d entries long after they expired", name, c.ItemCount())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}
+
+// TestCacheTTL pins the mapping from our "0 means never" to go-cache's
+// "0 means the default".
+func TestCacheTTL(t *testing.T) {
+	tests := []struct {
+		in, want time.Duration
+	}{
+		{0, -1},
+		{-time.Second, -1},
+		{time.Nanosecond, time.Nanosecond},
+		{time.Hour, time.Hour},
+		{maxCacheTTL, maxCacheTTL},
+		{maxCacheTTL + 1, -1},
+		{math.MaxInt64, -1},
+	}
+	for _, tc := range tests {
+		if got := cacheTTL(tc.in); got != tc.want {
+			t.Errorf("cacheTTL(%v) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,309 @@
+package memory
+
+import (
+	"context"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/wxsub/wxsub/store"
+)
+
+// userGrants holds one user's records by template id. The map changes only
+// with Store.mu held for writing.
+type userGrants struct {
+	records map[string]*record
+}
+
+// record is the grant of one user for one template.
+type record struct {
+	// remaining changes under Store.mu held for reading (Consume, Refund),
+	// so it is atomic.
+	remaining atomic64
+	// The fields below change only with Store.mu held for writing.
+	longTerm  bool
+	expiresAt time.Time // zero: never
+	gen       string
+}
+
+func (r *record) expired(now time.Time) bool {
+	return !r.expiresAt.IsZero() && !now.Before(r.expiresAt)
+}
+
+// live returns the unexpired record, or nil. The caller holds s.mu.
+func (s *Store) live(openID, templateID string) *record {
+	v, ok := s.grants.Get(openID)
+	if !ok {
+		return nil
+	}
+	r := v.(*userGrants).records[templateID]
+	// Read the clock only for a record that can expire: most never do.
+	if r == nil || (!r.expiresAt.IsZero() && r.expired(time.Now())) {
+		return nil
+	}
+	return r
+}
+
+func checkIDs(openID, templateID string) error {
+	if openID == "" {
+		return invalid("empty openid")
+	}
+	if templateID == "" {
+		return invalid("empty template id")
+	}
+	return nil
+}
+
+// AddOneTime adds n one-time grants; see store.GrantStore.
+func (s *Store) AddOneTime(ctx context.Context, openID, templateID string, n int64, ttl time.Duration) (int64, error) {
+	if err := ctxErr(ctx); err != nil {
+		return 0, err
+	}
+	if err := checkIDs(openID, templateID); err != nil {
+		return 0, err
+	}
+	if n < 1 {
+		return 0, invalid("n = %d, want at least 1", n)
+	}
+	if ttl < 0 {
+		return 0, invalid("negative ttl %v", ttl)
+	}
+	var total int64
+	err := s.update(openID, templateID, ttl, func(r *record) error {
+		if r.remaining.Load() > math.MaxInt64-n {
+			return invalid("adding %d grants would overflow the count", n)
+		}
+		total = r.remaining.Add(n)
+		return nil
+	})
+	return total, err
+}
+
+// SetLongTerm records a long-term grant; see store.GrantStore.
+func (s *Store) SetLongTerm(ctx context.Context, openID, templateID string, ttl time.Duration) error {
+	if err := ctxErr(ctx); err != nil {
+		return err
+	}
+	if err := checkIDs(openID, templateID); err != nil {
+		return err
+	}
+	if ttl < 0 {
+		return invalid("negative ttl %v", ttl)
+	}
+	return s.update(openID, templateID, ttl, func(r *record) error {
+		r.longTerm = true
+		return nil
+	})
+}
+
+// update finds or creates the record, lets apply change it, then extends
+// its expiry by ttl and stores it, all under the write lock. A record that
+// apply rejects is left as it was.
+func (s *Store) update(openID, templateID string, ttl time.Duration, apply func(*record) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	u := s.user(openID)
+	r := u.records[templateID]
+	if r != nil && r.expired(now) {
+		r = nil
+	}
+	fresh := r == nil
+	if fresh {
+		r = &record{gen: s.nextGeneration()}
+	}
+	if err := apply(r); err != nil {
+		return err
+	}
+	switch {
+	case fresh && ttl > 0:
+		r.expiresAt = now.Add(ttl)
+	case fresh || r.expiresAt.IsZero():
+		// New and non-expiring, or non-expiring already: it stays so.
+	case ttl == 0:
+		r.expiresAt = time.Time{}
+	case now.Add(ttl).After(r.expiresAt):
+		r.expiresAt = now.Add(ttl)
+	}
+	u.records[templateID] = r
+	s.save(openID, u, now)
+	return nil
+}
+
+// user returns the user's records, or a new empty set. The caller holds
+// s.mu for writing.
+func (s *Store) user(openID string) *userGrants {
+	if v, ok := s.grants.Get(openID); ok {
+		return v.(*userGrants)
+	}
+	return &userGrants{records: make(map[string]*record, 1)}
+}
+
+// save drops the user's expired records and stores the rest in the cache
+// with an expiry no earlier than any record's, or deletes the user when
+// nothing is left. The caller holds s.mu for writing.
+func (s *Store) save(openID string, u *userGrants, now time.Time) {
+	var last time.Time
+	never := false
+	for tmpl, r := range u.records {
+		switch {
+		case r.expired(now):
+			delete(u.records, tmpl)
+		case r.expiresAt.IsZero():
+			never = true
+		case r.expiresAt.After(last):
+			last = r.expiresAt
+		}
+	}
+	switch {
+	case len(u.records) == 0:
+		s.grants.Delete(openID)
+	case never:
+		s.grants.Set(openID, u, cacheTTL(0))
+	default:
+		s.grants.Set(openID, u, cacheTTL(last.Sub(now)))
+	}
+}
+
+func (s *Store) nextGeneration() string {
+	return s.genID + "-" + strconv.FormatUint(s.genSeq.Add(1), 10)
+}
+
+// Consume takes one grant, preferring a long-term one; see store.GrantStore.
+func (s *Store) Consume(ctx context.Context, openID, templateID string) (store.Receipt, error) {
+	if err := ctxErr(ctx); err != nil {
+		return store.Receipt{}, err
+	}
+	if err := checkIDs(openID, templateID); err != nil {
+		return store.Receipt{}, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	r := s.live(openID, templateID)
+	if r == nil {
+		return store.Receipt{}, store.ErrNoGrant
+	}
+	kind := store.LongTerm
+	if !r.longTerm {
+		if !r.remaining.decrementAboveZero() {
+			return store.Receipt{}, store.ErrNoGrant
+		}
+		kind = store.OneTime
+	}
+	return store.Receipt{OpenID: openID, TemplateID: templateID, Kind: kind, Generation: r.gen}, nil
+}
+
+// Refund gives back a one-time grant taken from the same, still existing
+// record; see store.GrantStore.
+func (s *Store) Refund(ctx context.Context, rc store.Receipt) error {
+	if err := ctxErr(ctx); err != nil {
+		return err
+	}
+	if err := checkIDs(rc.OpenID, rc.TemplateID); err != nil {
+		return err
+	}
+	switch rc.Kind {
+	case store.LongTerm:
+		return nil
+	case store.OneTime:
+	default:
+		return invalid("receipt kind %v", rc.Kind)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if r := s.live(rc.OpenID, rc.TemplateID); r != nil && r.gen == rc.Generation {
+		r.remaining.incrementBelowMax()
+	}
+	return nil
+}
+
+// Revoke removes the user's record for the template; see store.GrantStore.
+func (s *Store) Revoke(ctx context.Context, openID, templateID string) error {
+	if err := ctxErr(ctx); err != nil {
+		return err
+	}
+	if err := checkIDs(openID, templateID); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.grants.Get(openID)
+	if !ok {
+		return nil
+	}
+	u := v.(*userGrants)
+	if _, ok := u.records[templateID]; !ok {
+		return nil
+	}
+	delete(u.records, templateID)
+	s.save(openID, u, time.Now())
+	return nil
+}
+
+// Get returns the user's grant for the template, or a zero Grant when
+// there is none; see store.GrantStore.
+func (s *Store) Get(ctx context.Context, openID, templateID string) (store.Grant, error) {
+	if err := ctxErr(ctx); err != nil {
+		return store.Grant{}, err
+	}
+	if err := checkIDs(openID, templateID); err != nil {
+		return store.Grant{}, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	r := s.live(openID, templateID)
+	if r == nil {
+		return store.Grant{}, nil
+	}
+	return r.grant(openID, templateID), nil
+}
+
+func (r *record) grant(openID, templateID string) store.Grant {
+	return store.Grant{
+		OpenID:     openID,
+		TemplateID: templateID,
+		Remaining:  r.remaining.Load(),
+		LongTerm:   r.longTerm,
+		ExpiresAt:  r.expiresAt,
+	}
+}
+
+// List returns the user's unexpired records in no particular order; see
+// store.GrantStore.
+func (s *Store) List(ctx context.Context, openID string) ([]store.Grant, error) {
+	if err := ctxErr(ctx); err != nil {
+		return nil, err
+	}
+	if openID == "" {
+		return nil, invalid("empty openid")
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	v, ok := s.grants.Get(openID)
+	if !ok {
+		return nil, nil
+	}
+	now := time.Now()
+	records := v.(*userGrants).records
+	out := make([]store.Grant, 0, len(records))
+	for tmpl, r := range records {
+		if !r.expired(now) {
+			out = append(out, r.grant(openID, tmpl))
+		}
+	}
+	return out, nil
+}
+
+// DeleteUser removes every record of the user; see store.GrantStore.
+func (s *Store) DeleteUser(ctx context.Context, openID string) error {
+	if err := ctxErr(ctx); err != nil {
+		return err
+	}
+	if openID == "" {
+		return invalid("empty openid")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.grants.Delete(openID)
+	return nil
+}

@@ -1,0 +1,69 @@
+package redis
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/wxsub/wxsub/store"
+)
+
+// Values of a dedupe key.
+const (
+	dedupeInFlight = "inflight"
+	dedupeDone     = "done"
+)
+
+// Begin claims key for lease if nobody holds it; see store.DedupeStore.
+func (s *Store) Begin(ctx context.Context, key string, lease time.Duration) (store.DedupeState, error) {
+	if err := ctxErr(ctx); err != nil {
+		return 0, err
+	}
+	if key == "" {
+		return 0, invalid("empty dedupe key")
+	}
+	if lease <= 0 {
+		return 0, invalid("lease %v, want a positive duration", lease)
+	}
+	n, err := s.scripts.begin.Run(ctx, s.c, []string{s.dedupeKey(key)}, millis(lease)).Int64()
+	if err != nil {
+		return 0, wrap(ctx, "begin", err)
+	}
+	switch st := store.DedupeState(n); st {
+	case store.DedupeNew, store.DedupeInFlight, store.DedupeDone:
+		return st, nil
+	}
+	return 0, fmt.Errorf("%w: Begin reply %d", errCorrupt, n)
+}
+
+// Done marks key as handled for ttl.
+func (s *Store) Done(ctx context.Context, key string, ttl time.Duration) error {
+	if err := ctxErr(ctx); err != nil {
+		return err
+	}
+	if key == "" {
+		return invalid("empty dedupe key")
+	}
+	if ttl <= 0 {
+		return invalid("ttl %v, want a positive duration", ttl)
+	}
+	err := s.c.Set(ctx, s.dedupeKey(key), dedupeDone, time.Duration(millis(ttl))*time.Millisecond).Err()
+	if err != nil {
+		return wrap(ctx, "done", err)
+	}
+	return nil
+}
+
+// Abort drops an in-flight claim on key; a key already done stays done.
+func (s *Store) Abort(ctx context.Context, key string) error {
+	if err := ctxErr(ctx); err != nil {
+		return err
+	}
+	if key == "" {
+		return invalid("empty dedupe key")
+	}
+	if err := s.scripts.deleteIfEqual.Run(ctx, s.c, []string{s.dedupeKey(key)}, dedupeInFlight).Err(); err != nil {
+		return wrap(ctx, "abort", err)
+	}
+	return nil
+}

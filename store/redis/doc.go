@@ -1,0 +1,40 @@
+// Package redis keeps wxsub's grants, access tokens and handled-push keys
+// in Redis, so that every instance of an app shares them.
+//
+// A Store implements store.GrantStore, store.TokenStore and
+// store.DedupeStore on a github.com/redis/go-redis/v9 UniversalClient that
+// the caller owns and closes: a single node, Sentinel or Cluster.
+//
+// # Keys
+//
+// With the default prefix "wxsub:" the store uses:
+//
+//	wxsub:grant:{<openid>}:<template>  hash: n (one-time count), lt (long-term flag), g (generation)
+//	wxsub:grants:{<openid>}            set of the user's template ids, for List and DeleteUser
+//	wxsub:token:<key>                  "<expiry unix ms>:<access token>", with PX
+//	wxsub:lease:<key>                  random lease ID, SET NX PX
+//	wxsub:dedupe:<key>                 "inflight" (PX lease) or "done" (PX ttl)
+//
+// The braces are a Redis Cluster hash tag: both keys of one user live in one
+// slot, so each grant operation is one Lua script on one node. The scripts
+// for List, Revoke and DeleteUser derive record keys from the index set;
+// they stay within the user's slot. Characters '{', '}' and '%' in an
+// openid are percent-escaped so that no openid can reach another's keys.
+//
+// # Atomicity and expiry
+//
+// Every grant operation, InvalidateToken, ReleaseLease, Begin and Abort is a
+// single Lua script (EVALSHA, falling back to EVAL after a SCRIPT FLUSH or a
+// restart). A record whose count reaches zero stays until it is revoked or
+// expires, so that a pending Refund can still find it. A new record gets a
+// random generation from the client; Refund adds back only to the record
+// whose generation the receipt carries.
+//
+// # Deadlines
+//
+// Every method checks its context first and passes it to go-redis. go-redis
+// bounds socket reads and writes by the context's deadline only when the
+// client was built with ContextTimeoutEnabled: true; otherwise its own
+// ReadTimeout and WriteTimeout apply. Set it when calls must not outlive
+// their deadline against a Redis that stops answering.
+package redis

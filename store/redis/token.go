@@ -1,0 +1,115 @@
+package redis
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/wxsub/wxsub/store"
+)
+
+// GetToken returns the stored token for key, or store.ErrNotFound when
+// there is none or it expired.
+func (s *Store) GetToken(ctx context.Context, key string) (store.Token, error) {
+	if err := ctxErr(ctx); err != nil {
+		return store.Token{}, err
+	}
+	if key == "" {
+		return store.Token{}, invalid("empty token key")
+	}
+	v, err := s.c.Get(ctx, s.tokenKey(key)).Result()
+	if errors.Is(err, goredis.Nil) {
+		return store.Token{}, store.ErrNotFound
+	}
+	if err != nil {
+		return store.Token{}, wrap(ctx, "get token", err)
+	}
+	return decodeToken(v)
+}
+
+// SetToken stores t under key until t.ExpiresAt. A token that has already
+// expired replaces the stored one with nothing.
+func (s *Store) SetToken(ctx context.Context, key string, t store.Token) error {
+	if err := ctxErr(ctx); err != nil {
+		return err
+	}
+	switch {
+	case key == "":
+		return invalid("empty token key")
+	case t.AccessToken == "":
+		return invalid("empty access token")
+	case t.ExpiresAt.IsZero():
+		return invalid("token without ExpiresAt")
+	}
+	var err error
+	if ms := millis(time.Until(t.ExpiresAt)); ms > 0 {
+		err = s.c.Set(ctx, s.tokenKey(key), encodeToken(t), time.Duration(ms)*time.Millisecond).Err()
+	} else {
+		err = s.c.Del(ctx, s.tokenKey(key)).Err()
+	}
+	if err != nil {
+		return wrap(ctx, "set token", err)
+	}
+	return nil
+}
+
+// InvalidateToken deletes the token stored under key only if it is still
+// accessToken.
+func (s *Store) InvalidateToken(ctx context.Context, key, accessToken string) error {
+	if err := ctxErr(ctx); err != nil {
+		return err
+	}
+	if key == "" {
+		return invalid("empty token key")
+	}
+	if accessToken == "" {
+		return invalid("empty access token")
+	}
+	if err := s.scripts.invalidateToken.Run(ctx, s.c, []string{s.tokenKey(key)}, accessToken).Err(); err != nil {
+		return wrap(ctx, "invalidate token", err)
+	}
+	return nil
+}
+
+// AcquireLease takes the refresh lease for key for ttl (SET NX PX), or
+// returns store.ErrLeaseHeld.
+func (s *Store) AcquireLease(ctx context.Context, key string, ttl time.Duration) (store.Lease, error) {
+	if err := ctxErr(ctx); err != nil {
+		return store.Lease{}, err
+	}
+	if key == "" {
+		return store.Lease{}, invalid("empty lease key")
+	}
+	if ttl <= 0 {
+		return store.Lease{}, invalid("lease ttl %v, want a positive duration", ttl)
+	}
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never returns an error
+	id := hex.EncodeToString(b[:])
+	ok, err := s.c.SetNX(ctx, s.leaseKey(key), id, time.Duration(millis(ttl))*time.Millisecond).Result()
+	if err != nil {
+		return store.Lease{}, wrap(ctx, "acquire lease", err)
+	}
+	if !ok {
+		return store.Lease{}, store.ErrLeaseHeld
+	}
+	return store.Lease{Key: key, ID: id}, nil
+}
+
+// ReleaseLease gives the lease back if l still holds it.
+func (s *Store) ReleaseLease(ctx context.Context, l store.Lease) error {
+	if err := ctxErr(ctx); err != nil {
+		return err
+	}
+	if l.Key == "" || l.ID == "" {
+		return invalid("lease without key or ID")
+	}
+	if err := s.scripts.deleteIfEqual.Run(ctx, s.c, []string{s.leaseKey(l.Key)}, l.ID).Err(); err != nil {
+		return wrap(ctx, "release lease", err)
+	}
+	return nil
+}
