@@ -1,0 +1,195 @@
+package sender
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+
+	"github.com/wxsub/wxsub/store"
+)
+
+const pathSubscribeSend = "/cgi-bin/message/subscribe/send"
+
+// Values of SubscribeMessage.MiniProgramState: which build of the
+// mini-program the message card opens. Empty means formal.
+const (
+	StateDeveloper = "developer"
+	StateTrial     = "trial"
+	StateFormal    = "formal"
+)
+
+// Values of SubscribeMessage.Lang: the language of the card's "open the
+// mini-program" link. Empty means zh_CN.
+const (
+	LangZhCN = "zh_CN"
+	LangEnUS = "en_US"
+	LangZhHK = "zh_HK"
+	LangZhTW = "zh_TW"
+)
+
+// SubscribeMessage is one subscription message to one user.
+type SubscribeMessage struct {
+	// ToUser is the recipient's openid. Required.
+	ToUser string
+	// TemplateID is the private template id (priTmplId). Required.
+	TemplateID string
+	// Page is the mini-program page the card opens, with an optional
+	// query ("index?foo=bar"). Empty means the card opens nothing.
+	Page string
+	// Data maps each template keyword ("thing1") to its value. Values are
+	// checked against their keyword type before sending (see ValidateData).
+	Data map[string]string
+	// MiniProgramState is StateDeveloper, StateTrial, StateFormal or empty.
+	MiniProgramState string
+	// Lang is LangZhCN, LangEnUS, LangZhHK, LangZhTW or empty.
+	Lang string
+}
+
+type sendAnswer struct {
+	apiStatus
+	MsgID idString `json:"msgid"`
+}
+
+// SendSubscribe sends a subscription message and returns WeChat's msgid,
+// which the later subscribe_msg_sent_event push carries.
+//
+// The message is checked first (ErrInvalidMessage, or a *DataError wrapping
+// ErrInvalidData), before any network call. With a GrantStore, a grant is
+// consumed before sending (ErrNoGrant, and no call, when there is none) and
+// settled by the outcome: kept on success, revoked on 43101
+// (ErrUserRefused), given back on any other failure. A send is repeated only
+// when it cannot have been delivered; when it may have been, the error wraps
+// ErrDeliveryUnknown. See the package documentation.
+//
+// Docs: https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/mp-message-management/subscribe-message/sendMessage.html
+func (c *Client) SendSubscribe(ctx context.Context, m SubscribeMessage) (msgID string, err error) {
+	data, err := c.checkSubscribe(&m)
+	if err != nil {
+		return "", err
+	}
+	rb := getReqBuf()
+	defer rb.release()
+	rb.b = appendSubscribe(rb.b, &m, data)
+
+	var receipt store.Receipt
+	if c.grants != nil {
+		receipt, err = c.grants.Consume(ctx, m.ToUser, m.TemplateID)
+		if err != nil {
+			if errors.Is(err, store.ErrNoGrant) {
+				return "", err
+			}
+			return "", fmt.Errorf("wxsub/sender: consuming a grant: %w", err)
+		}
+	}
+	var out sendAnswer
+	err = c.call(ctx, &apiRequest{
+		method: http.MethodPost, path: pathSubscribeSend, body: rb, contentType: "application/json", auth: true,
+	}, &out)
+	if c.grants != nil {
+		c.settle(ctx, receipt, err)
+	}
+	if err != nil {
+		return "", err
+	}
+	return string(out.MsgID), nil
+}
+
+// checkSubscribe validates m and returns its data, truncated when the
+// Client truncates.
+func (c *Client) checkSubscribe(m *SubscribeMessage) (map[string]string, error) {
+	switch {
+	case m.ToUser == "":
+		return nil, fmt.Errorf("%w: ToUser is empty", ErrInvalidMessage)
+	case m.TemplateID == "":
+		return nil, fmt.Errorf("%w: TemplateID is empty", ErrInvalidMessage)
+	}
+	if err := checkStateLang(m.MiniProgramState, m.Lang); err != nil {
+		return nil, err
+	}
+	return checkData(m.Data, c.truncate)
+}
+
+func checkStateLang(state, lang string) error {
+	switch state {
+	case "", StateDeveloper, StateTrial, StateFormal:
+	default:
+		return fmt.Errorf("%w: MiniProgramState %q is not developer, trial or formal", ErrInvalidMessage, state)
+	}
+	switch lang {
+	case "", LangZhCN, LangEnUS, LangZhHK, LangZhTW:
+	default:
+		return fmt.Errorf("%w: Lang %q is not zh_CN, en_US, zh_HK or zh_TW", ErrInvalidMessage, lang)
+	}
+	return nil
+}
+
+// settle keeps, revokes or refunds the grant a send consumed. It runs on a
+// context detached from the caller's cancellation, so that a caller giving
+// up never leaks a grant.
+func (c *Client) settle(ctx context.Context, r store.Receipt, sendErr error) {
+	if sendErr == nil {
+		return
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.settleTime)
+	defer cancel()
+	if errors.Is(sendErr, ErrUserRefused) {
+		if err := c.grants.Revoke(sctx, r.OpenID, r.TemplateID); err != nil {
+			c.log.LogAttrs(ctx, slog.LevelError, "wxsub/sender: revoking a refused grant",
+				slog.String("openid", r.OpenID), slog.String("template_id", r.TemplateID), slog.Any("error", err))
+		}
+		return
+	}
+	if err := c.grants.Refund(sctx, r); err != nil {
+		c.log.LogAttrs(ctx, slog.LevelError, "wxsub/sender: refunding a grant after a failed send",
+			slog.String("openid", r.OpenID), slog.String("template_id", r.TemplateID),
+			slog.Any("send_error", sendErr), slog.Any("error", err))
+	}
+}
+
+// appendSubscribe encodes the send request body. Keys are sorted so the
+// body is deterministic.
+func appendSubscribe(b []byte, m *SubscribeMessage, data map[string]string) []byte {
+	b = append(b, `{"touser":`...)
+	b = appendString(b, m.ToUser)
+	b = append(b, `,"template_id":`...)
+	b = appendString(b, m.TemplateID)
+	if m.Page != "" {
+		b = append(b, `,"page":`...)
+		b = appendString(b, m.Page)
+	}
+	if m.MiniProgramState != "" {
+		b = append(b, `,"miniprogram_state":`...)
+		b = appendString(b, m.MiniProgramState)
+	}
+	if m.Lang != "" {
+		b = append(b, `,"lang":`...)
+		b = appendString(b, m.Lang)
+	}
+	b = append(b, `,"data":`...)
+	b = appendData(b, data)
+	return append(b, '}')
+}
+
+// appendData encodes keyword → value as {"k":{"value":"v"},…}, keys sorted.
+func appendData(b []byte, data map[string]string) []byte {
+	var small [16]string
+	keys := small[:0]
+	for k := range data {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, k)
+		b = append(b, `:{"value":`...)
+		b = appendString(b, data[k])
+		b = append(b, '}')
+	}
+	return append(b, '}')
+}
