@@ -242,15 +242,19 @@ func redact(err error, plain string) error {
 // reached the server, and releases the request body once it was written.
 type writeTrace struct {
 	started atomic.Bool // the transport began (it supports tracing)
+	headers atomic.Bool // the request headers were written
 	wrote   atomic.Bool // the whole request was written
+	failed  atomic.Bool // writing the request failed
 	body    atomic.Pointer[reqBuf]
 }
 
 func (w *writeTrace) clientTrace() *httptrace.ClientTrace {
 	return &httptrace.ClientTrace{
-		GetConn: func(string) { w.started.Store(true) },
+		GetConn:      func(string) { w.started.Store(true) },
+		WroteHeaders: func() { w.headers.Store(true) },
 		WroteRequest: func(i httptrace.WroteRequestInfo) {
 			if i.Err != nil {
+				w.failed.Store(true)
 				return
 			}
 			w.wrote.Store(true)
@@ -262,8 +266,17 @@ func (w *writeTrace) clientTrace() *httptrace.ClientTrace {
 }
 
 // mayHaveArrived is false only when the transport reported that it never
-// finished writing the request; a transport that reports nothing is
-// assumed to have written it.
+// finished writing the request: it began (GetConn) and either never wrote
+// the headers or reported that the write failed. Headers written without
+// a verdict on the body count as arrived: HTTP/2 returns from RoundTrip on
+// a deadline while its writer may still finish the body. A transport that
+// reports nothing is assumed to have written the request.
 func (w *writeTrace) mayHaveArrived() bool {
-	return w.wrote.Load() || !w.started.Load()
+	switch {
+	case !w.started.Load(), w.wrote.Load():
+		return true
+	case w.failed.Load():
+		return false
+	}
+	return w.headers.Load()
 }

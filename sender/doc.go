@@ -34,7 +34,9 @@
 //   - no grant: ErrNoGrant, and WeChat is not called.
 //
 // Refund and Revoke run on a context detached from the caller's, so a caller
-// that gives up (cancellation, deadline) never leaks a grant.
+// that gives up (cancellation, deadline) never leaks a grant; a panic that
+// unwinds through the send (from a custom TokenSource or RoundTripper, say)
+// refunds it too.
 //
 // # When a send is repeated, and when it is not
 //
@@ -51,9 +53,11 @@
 // push. Calls that are safe to repeat (reading templates, fetching a token,
 // downloading media) are also repeated after such failures.
 //
-// The Client tells the two cases apart through net/http/httptrace. With an
-// http.Client whose transport does not report tracing events, every failure
-// after the call began counts as ambiguous.
+// The Client tells the two cases apart through net/http/httptrace: once the
+// request headers are written, the request counts as possibly delivered
+// unless the transport reports that writing it failed. With an http.Client
+// whose transport does not report tracing events, every failure after the
+// call began counts as ambiguous.
 //
 // # Errors
 //

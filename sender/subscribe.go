@@ -13,6 +13,10 @@ import (
 
 const pathSubscribeSend = "/cgi-bin/message/subscribe/send"
 
+// errSendAbandoned is the outcome settle sees when a panic unwinds through
+// a send.
+var errSendAbandoned = errors.New("wxsub/sender: send abandoned by a panic")
+
 // Values of SubscribeMessage.MiniProgramState: which build of the
 // mini-program the message card opens. Empty means formal.
 const (
@@ -75,6 +79,7 @@ func (c *Client) SendSubscribe(ctx context.Context, m SubscribeMessage) (msgID s
 	rb.b = appendSubscribe(rb.b, &m, data)
 
 	var receipt store.Receipt
+	returned := false
 	if c.grants != nil {
 		receipt, err = c.grants.Consume(ctx, m.ToUser, m.TemplateID)
 		if err != nil {
@@ -83,11 +88,21 @@ func (c *Client) SendSubscribe(ctx context.Context, m SubscribeMessage) (msgID s
 			}
 			return "", fmt.Errorf("wxsub/sender: consuming a grant: %w", err)
 		}
+		defer func() {
+			if !returned {
+				// A panic (from a TokenSource, a RoundTripper, a store)
+				// is unwinding through the send. Its outcome is unknown,
+				// so the grant is refunded, as after any other ambiguous
+				// failure, instead of being lost.
+				c.settle(ctx, receipt, errSendAbandoned)
+			}
+		}()
 	}
 	var out sendAnswer
 	err = c.call(ctx, &apiRequest{
 		method: http.MethodPost, path: pathSubscribeSend, body: rb, contentType: "application/json", auth: true,
 	}, &out)
+	returned = true
 	if c.grants != nil {
 		c.settle(ctx, receipt, err)
 	}

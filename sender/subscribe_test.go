@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"reflect"
 	"runtime"
 	"strings"
@@ -485,5 +486,116 @@ func TestNoGoroutineLeak(t *testing.T) {
 			t.Fatalf("goroutines: %d, was %d\n%s", runtime.NumGoroutine(), base, buf[:runtime.Stack(buf, true)])
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// fixedSource hands out one token and ignores rejections.
+type fixedSource struct{}
+
+func (fixedSource) Token(context.Context) (store.Token, error) {
+	return store.Token{AccessToken: "fixed", ExpiresAt: time.Now().Add(time.Hour)}, nil
+}
+
+func (fixedSource) Invalidate(context.Context, string) error { return nil }
+
+// tracingTransport reports httptrace events the way a transport does and
+// fails every request without contacting anyone.
+type tracingTransport struct {
+	// late makes RoundTrip return on a deadline after writing the headers,
+	// while the request body is reported written only afterwards, as
+	// HTTP/2 does when its deadline fires during the write. Otherwise the
+	// write is reported failed before RoundTrip returns.
+	late     bool
+	attempts atomic.Int32
+	wg       sync.WaitGroup
+}
+
+func (tt *tracingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	tt.attempts.Add(1)
+	tr := httptrace.ContextClientTrace(r.Context())
+	if tr.GetConn != nil {
+		tr.GetConn(r.URL.Host)
+	}
+	if tr.WroteHeaders != nil {
+		tr.WroteHeaders()
+	}
+	if !tt.late {
+		tr.WroteRequest(httptrace.WroteRequestInfo{Err: errors.New("broken pipe")})
+		return nil, errors.New("broken pipe")
+	}
+	tt.wg.Go(func() {
+		time.Sleep(10 * time.Millisecond)
+		tr.WroteRequest(httptrace.WroteRequestInfo{})
+	})
+	return nil, context.DeadlineExceeded
+}
+
+// A request whose headers went out may have reached WeChat unless the
+// transport says its write failed, even when RoundTrip returns before the
+// transport's verdict on the body: such a send is not repeated.
+func TestTransportVerdicts(t *testing.T) {
+	for _, kind := range storeKinds {
+		for _, tc := range []struct {
+			name     string
+			late     bool
+			attempts int32
+			unknown  bool
+		}{
+			{"write failed: repeated", false, int32(fastRetry.MaxAttempts), false},
+			{"returned before the write finished: not repeated", true, 1, true},
+		} {
+			t.Run(kind.name+"/"+tc.name, func(t *testing.T) {
+				tt := &tracingTransport{late: tc.late}
+				grants := kind.open(t)
+				c, err := sender.New("wx1", "", sender.WithTokenSource(fixedSource{}), sender.WithGrantStore(grants),
+					sender.WithHTTPClient(&http.Client{Transport: tt}), sender.WithRetry(fastRetry))
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkOutcome(t, c, grants, 0, false, func(err error) {
+					if err == nil || errors.Is(err, sender.ErrDeliveryUnknown) != tc.unknown {
+						t.Fatalf("error = %v, want ErrDeliveryUnknown %v", err, tc.unknown)
+					}
+				}, 1)
+				tt.wg.Wait()
+				if got := tt.attempts.Load(); got != tc.attempts {
+					t.Fatalf("attempts = %d, want %d", got, tc.attempts)
+				}
+			})
+		}
+	}
+}
+
+// panickingSource panics, as a faulty custom TokenSource might.
+type panickingSource struct{}
+
+func (panickingSource) Token(context.Context) (store.Token, error) { panic("token service bug") }
+func (panickingSource) Invalidate(context.Context, string) error   { return nil }
+
+// A panic unwinding through a send refunds the grant instead of losing it.
+func TestPanicRefundsGrant(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			grants := kind.open(t)
+			c, err := sender.New("wx1", "", sender.WithTokenSource(panickingSource{}), sender.WithGrantStore(grants))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := t.Context()
+			if _, err := grants.AddOneTime(ctx, "o-user", "T1", 2, 0); err != nil {
+				t.Fatal(err)
+			}
+			func() {
+				defer func() {
+					if r := recover(); r != "token service bug" {
+						t.Fatalf("recovered %v, want the source's panic", r)
+					}
+				}()
+				c.SendSubscribe(ctx, message("o-user", "T1"))
+			}()
+			if g, err := grants.Get(ctx, "o-user", "T1"); err != nil || g.Remaining != 2 {
+				t.Fatalf("grant = %+v, %v; want 2 remaining (refunded)", g, err)
+			}
+		})
 	}
 }

@@ -97,13 +97,18 @@ func (s *storeSource) run(ctx context.Context, cancel context.CancelFunc, f *fli
 	defer cancel()
 	tok, err := s.refresh(ctx, bad)
 	s.mu.Lock()
-	if err == nil {
-		s.cur.Store(s.entry(tok))
-		if s.bad == bad {
-			s.bad = ""
+	// A flight that Invalidate detached began before WeChat rejected the
+	// token and may bring that token back: its waiters get its result,
+	// but it no longer updates the cache.
+	if s.flight == f {
+		s.flight = nil
+		if err == nil {
+			s.cur.Store(s.entry(tok))
+			if s.bad == bad {
+				s.bad = ""
+			}
 		}
 	}
-	s.flight = nil
 	s.mu.Unlock()
 	f.tok, f.err = tok, err
 	close(f.done)
@@ -125,6 +130,11 @@ func (s *storeSource) Invalidate(ctx context.Context, accessToken string) error 
 	if mine {
 		s.cur.Store(nil)
 		s.bad = accessToken
+		// A refresh in flight began before the rejection and may return
+		// the rejected token (stable_token does while it is valid, and a
+		// failed fetch falls back to it): later callers start a new one
+		// that knows the token is bad.
+		s.flight = nil
 	}
 	s.mu.Unlock()
 	if !mine {
@@ -135,6 +145,13 @@ func (s *storeSource) Invalidate(ctx context.Context, accessToken string) error 
 		return fmt.Errorf("token store: %w", err)
 	}
 	return nil
+}
+
+// rejected reports whether tok is the token WeChat rejected last.
+func (s *storeSource) rejected(tok string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return tok == s.bad
 }
 
 // refresh finds a token in the store or fetches one under the lease.
@@ -215,6 +232,10 @@ func (s *storeSource) fetchLeased(ctx context.Context, lease store.Lease, bad st
 		// A force refresh is not allowed now (30 s apart, daily cap), and
 		// sending with the rejected token would fail again.
 		return store.Token{}, fmt.Errorf("%w: WeChat returned the rejected token again and a force refresh is not allowed yet", ErrTokenInvalid)
+	}
+	if s.rejected(t.AccessToken) {
+		// WeChat rejected it while it was being fetched: do not share it.
+		return t, nil
 	}
 	s.log.LogAttrs(ctx, slog.LevelInfo, "wxsub/sender: fetched an access token",
 		slog.Time("expires_at", t.ExpiresAt), slog.Bool("force_refresh", force))

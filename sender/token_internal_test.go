@@ -332,3 +332,60 @@ func TestSourceRejectedTokenReturned(t *testing.T) {
 		t.Fatalf("force flags = %v", *forces)
 	}
 }
+
+// WeChat rejects the token while a refresh is in flight, and that refresh
+// brings the rejected token back (stable_token does while it is valid): the
+// caller that saw the rejection gets a new token, and the rejected one is
+// neither cached nor shared through the store.
+func TestSourceInvalidateDuringRefresh(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2024, 10, 1, 8, 0, 0, 0, time.UTC)}
+	s, _, _ := newTestSource(clock, 2*time.Hour, nil)
+	ctx := t.Context()
+	old, err := s.Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Add(2*time.Hour - 4*time.Minute) // inside the margin: a refresh starts
+	started, release := make(chan struct{}), make(chan struct{})
+	var calls atomic.Int32
+	s.fetch = func(context.Context, bool) (store.Token, error) {
+		if calls.Add(1) == 1 {
+			close(started)
+			<-release
+			return old, nil
+		}
+		return store.Token{AccessToken: "fresh", ExpiresAt: clock.Now().Add(2 * time.Hour)}, nil
+	}
+	inFlight := make(chan store.Token, 1)
+	go func() {
+		tok, _ := s.Token(ctx)
+		inFlight <- tok
+	}()
+	<-started
+	// A send made with the old token meets 40001 and asks again.
+	if err := s.Invalidate(ctx, old.AccessToken); err != nil {
+		t.Fatal(err)
+	}
+	again := make(chan store.Token, 1)
+	go func() {
+		tok, err := s.Token(ctx)
+		if err != nil {
+			t.Error(err)
+		}
+		again <- tok
+	}()
+	time.Sleep(20 * time.Millisecond) // let it join a flight
+	close(release)
+	if tok := <-inFlight; tok != old {
+		t.Fatalf("the refresh begun before the rejection gave %v, want its own result %v", tok, old)
+	}
+	if tok := <-again; tok.AccessToken != "fresh" {
+		t.Fatalf("after the rejection Token = %q, want a new token", tok.AccessToken)
+	}
+	if tok, err := s.Token(ctx); err != nil || tok.AccessToken != "fresh" {
+		t.Fatalf("cached token = %q, %v; want the new one", tok.AccessToken, err)
+	}
+	if tok, err := s.store.GetToken(ctx, s.key); err != nil || tok.AccessToken != "fresh" {
+		t.Fatalf("stored token = %q, %v; want the new one", tok.AccessToken, err)
+	}
+}
