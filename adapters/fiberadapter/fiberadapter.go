@@ -1,0 +1,59 @@
+// Package fiberadapter mounts a wxsub callback route in a Fiber (v2) app,
+// in the style of Fiber's own middleware:
+//
+//	app.All("/wechat/callback", fiberadapter.New(fiberadapter.Config{Endpoint: e}))
+//
+// It reads the underlying fasthttp request directly, never through Fiber's
+// net/http adaptor, and carries it to middleware.Endpoint.Serve, which
+// makes every protocol decision.
+package fiberadapter
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/wxsub/wxsub/adapters/fasthttpadapter"
+	"github.com/wxsub/wxsub/middleware"
+)
+
+// Config defines the config for the adapter.
+type Config struct {
+	// Next defines a function to skip this middleware when it returns
+	// true.
+	//
+	// Optional. Default: nil
+	Next func(c *fiber.Ctx) bool
+
+	// Endpoint is the callback route to serve.
+	//
+	// Required.
+	Endpoint *middleware.Endpoint
+}
+
+// ConfigDefault is the default config. It has no Endpoint, which New
+// requires, so it serves as the base that a Config's empty fields are
+// filled from.
+var ConfigDefault = Config{
+	Next: nil,
+}
+
+// New returns a fiber.Handler serving config's Endpoint. Hooks get the
+// request's c.UserContext(). Like Fiber's own middleware, New panics when
+// the config lacks what it requires (an Endpoint): that is a programming
+// error found at startup, never a reaction to a request.
+func New(config ...Config) fiber.Handler {
+	cfg := ConfigDefault
+	if len(config) > 0 {
+		cfg = config[0]
+	}
+	if cfg.Endpoint == nil {
+		panic("wxsub/fiberadapter: Config.Endpoint is required")
+	}
+	e, next := cfg.Endpoint, cfg.Next
+	return func(c *fiber.Ctx) error {
+		if next != nil && next(c) {
+			return c.Next()
+		}
+		fasthttpadapter.Serve(c.UserContext(), e, c.Context())
+		return nil
+	}
+}

@@ -1,0 +1,142 @@
+package middleware
+
+import (
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/wxsub/wxsub/codec"
+	"github.com/wxsub/wxsub/handlers"
+	"github.com/wxsub/wxsub/store"
+)
+
+// Mode is the message encryption mode configured in the mini-program's
+// admin console.
+type Mode uint8
+
+const (
+	// ModePlaintext accepts plaintext pushes only; a push marked
+	// encrypt_type=aes is refused. EncodingAESKey must be empty.
+	ModePlaintext Mode = iota + 1
+	// ModeCompatible accepts both: a push marked encrypt_type=aes is
+	// verified and decrypted, any other is handled as plaintext.
+	ModeCompatible
+	// ModeSafe accepts encrypted pushes only.
+	ModeSafe
+)
+
+// String returns "plaintext", "compatible" or "safe".
+func (m Mode) String() string {
+	switch m {
+	case ModePlaintext:
+		return "plaintext"
+	case ModeCompatible:
+		return "compatible"
+	case ModeSafe:
+		return "safe"
+	}
+	return "auto"
+}
+
+// NoReplayCheck as Config.ReplayWindow turns off the timestamp check.
+const NoReplayCheck time.Duration = -1
+
+// Defaults for the zero values of Config.
+const (
+	DefaultReplayWindow = 5 * time.Minute
+	DefaultMaxBodyBytes = 1 << 20
+	DefaultHookTimeout  = 4 * time.Second
+	DefaultDedupeTTL    = 10 * time.Minute
+	DefaultWorkers      = 16
+	DefaultQueueSize    = 1024
+
+	// MaxHookTimeout is WeChat's reply deadline: a route that answers
+	// later is retried, so HookTimeout must stay below it.
+	MaxHookTimeout = 5 * time.Second
+)
+
+// ErrConfig is wrapped by every error New returns for a bad Config.
+var ErrConfig = errors.New("wxsub/middleware: invalid config")
+
+// Config configures an Endpoint. Only Token is required; the zero value of
+// every other field is a sensible default.
+type Config struct {
+	// Token is the token configured in the admin console. Required.
+	Token string
+
+	// EncodingAESKey is the 43-character message key, needed to decrypt
+	// safe- and compatible-mode pushes.
+	EncodingAESKey string
+	// AppID is the mini-program's appid; required with EncodingAESKey,
+	// since every decrypted push must carry it.
+	AppID string
+	// Mode is the encryption mode. The zero value means ModeCompatible
+	// when EncodingAESKey is set and ModePlaintext otherwise.
+	Mode Mode
+
+	// Mux holds the hooks. Nil means no hooks: pushes are verified,
+	// deduplicated, booked and answered "success".
+	Mux *handlers.Mux
+
+	// Grants, when set, receives the grant bookkeeping of subscription
+	// events (see the package documentation). Nil turns it off.
+	Grants store.GrantStore
+	// LongTerm reports whether a template is long-term. Nil means every
+	// template is one-time. TemplateSet builds one from a list of ids.
+	LongTerm func(templateID string) bool
+	// GrantTTL is the ttl passed to the grant store; 0 means grants do not
+	// expire (WeChat's one-time grants never do).
+	GrantTTL time.Duration
+
+	// Dedupe remembers the pushes already handled. Nil means a private
+	// in-memory store owned by this Endpoint (never shared with another);
+	// give a fleet of instances one Redis store (store/redis) so that a
+	// retry reaching another instance is recognised.
+	Dedupe store.DedupeStore
+	// DedupeTTL is how long a handled push is remembered (0 means
+	// DefaultDedupeTTL, well past WeChat's last retry).
+	DedupeTTL time.Duration
+	// DedupeLease is how long a claim on a push in progress lasts before
+	// another delivery may take it over (0 means HookTimeout + 2s, so that
+	// a crashed instance blocks at most one retry).
+	DedupeLease time.Duration
+	// DedupeKey overrides the key a push is deduplicated by. It returns ""
+	// to handle the push without deduplication. Nil means DefaultDedupeKey.
+	DedupeKey func(msg *codec.Message) string
+
+	// ReplayWindow is how far a push's timestamp may be from Now (either
+	// way). 0 means DefaultReplayWindow; NoReplayCheck turns it off.
+	ReplayWindow time.Duration
+	// Now is the clock, for tests. Nil means time.Now.
+	Now func() time.Time
+
+	// MaxBodyBytes bounds the request body (0 means DefaultMaxBodyBytes).
+	MaxBodyBytes int64
+	// HookTimeout is the deadline of the hooks' context, counted from the
+	// moment the push was verified (0 means DefaultHookTimeout). It must
+	// be below MaxHookTimeout.
+	HookTimeout time.Duration
+
+	// Async answers "success" as soon as a push is verified, deduplicated
+	// and booked, and runs its hooks on a pool of Workers goroutines fed
+	// by a queue of QueueSize pushes (0 means the defaults).
+	Async     bool
+	Workers   int
+	QueueSize int
+
+	// Logger receives a line for every failed hook, store error and
+	// rejected request. Nil discards them.
+	Logger *slog.Logger
+}
+
+// TemplateSet returns a LongTerm function that reports the given ids.
+func TemplateSet(templateIDs ...string) func(templateID string) bool {
+	set := make(map[string]struct{}, len(templateIDs))
+	for _, id := range templateIDs {
+		set[id] = struct{}{}
+	}
+	return func(templateID string) bool {
+		_, ok := set[templateID]
+		return ok
+	}
+}

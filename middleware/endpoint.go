@@ -1,0 +1,175 @@
+package middleware
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/wxsub/wxsub/codec"
+	"github.com/wxsub/wxsub/handlers"
+	"github.com/wxsub/wxsub/store"
+)
+
+// Endpoint is the callback route: it verifies, decrypts, decodes and
+// deduplicates WeChat's pushes, books grants and runs the hooks. Build one
+// with New, mount it with an adapter, and Close it on shutdown. It is safe
+// for concurrent use.
+type Endpoint struct {
+	token       string
+	cipher      *codec.Cipher // nil in plaintext mode
+	mode        Mode
+	mux         *handlers.Mux
+	grants      store.GrantStore
+	longTerm    func(string) bool
+	grantTTL    time.Duration
+	dedupe      store.DedupeStore
+	dedupeTTL   time.Duration
+	dedupeLease time.Duration
+	dedupeKey   func(*codec.Message) string
+	window      int64 // seconds; < 0 disables the check
+	now         func() time.Time
+	maxBody     int64
+	hookTimeout time.Duration
+	log         *slog.Logger
+
+	gate    gate
+	runners *runners
+	pool    *pool // nil unless Async
+}
+
+// New validates cfg and builds an Endpoint. The error names the first bad
+// field and wraps ErrConfig. With Async set, New starts the worker pool.
+func New(cfg Config) (*Endpoint, error) {
+	if cfg.Token == "" {
+		return nil, fmt.Errorf("%w: Token is required", ErrConfig)
+	}
+	e := &Endpoint{
+		token:       cfg.Token,
+		mode:        cfg.Mode,
+		mux:         cfg.Mux,
+		grants:      cfg.Grants,
+		longTerm:    cfg.LongTerm,
+		grantTTL:    cfg.GrantTTL,
+		dedupe:      cfg.Dedupe,
+		dedupeTTL:   cfg.DedupeTTL,
+		dedupeLease: cfg.DedupeLease,
+		dedupeKey:   cfg.DedupeKey,
+		now:         cfg.Now,
+		maxBody:     cfg.MaxBodyBytes,
+		hookTimeout: cfg.HookTimeout,
+		log:         cfg.Logger,
+	}
+	if e.mode == 0 {
+		e.mode = ModePlaintext
+		if cfg.EncodingAESKey != "" {
+			e.mode = ModeCompatible
+		}
+	}
+	switch e.mode {
+	case ModePlaintext:
+		if cfg.EncodingAESKey != "" {
+			return nil, fmt.Errorf("%w: EncodingAESKey is set but Mode is ModePlaintext", ErrConfig)
+		}
+	case ModeCompatible, ModeSafe:
+		if cfg.EncodingAESKey == "" {
+			return nil, fmt.Errorf("%w: EncodingAESKey is required in %s mode", ErrConfig, e.mode)
+		}
+		if cfg.AppID == "" {
+			return nil, fmt.Errorf("%w: AppID is required in %s mode", ErrConfig, e.mode)
+		}
+		c, err := codec.NewCipher(cfg.EncodingAESKey, cfg.AppID)
+		if err != nil {
+			return nil, fmt.Errorf("%w: EncodingAESKey: %w", ErrConfig, err)
+		}
+		e.cipher = c
+	default:
+		return nil, fmt.Errorf("%w: Mode %d is not a Mode", ErrConfig, cfg.Mode)
+	}
+	if cfg.GrantTTL < 0 {
+		return nil, fmt.Errorf("%w: GrantTTL is negative", ErrConfig)
+	}
+	switch {
+	case cfg.ReplayWindow == NoReplayCheck:
+		e.window = -1
+	case cfg.ReplayWindow == 0:
+		e.window = int64(DefaultReplayWindow / time.Second)
+	case cfg.ReplayWindow < time.Second:
+		return nil, fmt.Errorf("%w: ReplayWindow must be at least a second, or NoReplayCheck", ErrConfig)
+	default:
+		e.window = int64(cfg.ReplayWindow / time.Second)
+	}
+	if e.maxBody == 0 {
+		e.maxBody = DefaultMaxBodyBytes
+	} else if e.maxBody < 0 {
+		return nil, fmt.Errorf("%w: MaxBodyBytes is negative", ErrConfig)
+	}
+	if e.hookTimeout == 0 {
+		e.hookTimeout = DefaultHookTimeout
+	} else if e.hookTimeout < 0 || e.hookTimeout >= MaxHookTimeout {
+		return nil, fmt.Errorf("%w: HookTimeout must be between 0 and %v", ErrConfig, MaxHookTimeout)
+	}
+	if e.dedupeTTL == 0 {
+		e.dedupeTTL = DefaultDedupeTTL
+	} else if e.dedupeTTL < 0 {
+		return nil, fmt.Errorf("%w: DedupeTTL is negative", ErrConfig)
+	}
+	if e.dedupeLease == 0 {
+		e.dedupeLease = e.hookTimeout + 2*time.Second
+	} else if e.dedupeLease < 0 {
+		return nil, fmt.Errorf("%w: DedupeLease is negative", ErrConfig)
+	}
+	if e.dedupe == nil {
+		e.dedupe = newMemDedupe()
+	}
+	if e.dedupeKey == nil {
+		e.dedupeKey = DefaultDedupeKey
+	}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	e.runners = newRunners(e)
+	if cfg.Async {
+		workers, size := cfg.Workers, cfg.QueueSize
+		if workers == 0 {
+			workers = DefaultWorkers
+		}
+		if size == 0 {
+			size = DefaultQueueSize
+		}
+		if workers < 0 {
+			return nil, fmt.Errorf("%w: Workers is negative", ErrConfig)
+		}
+		if size < 0 {
+			return nil, fmt.Errorf("%w: QueueSize is negative", ErrConfig)
+		}
+		e.pool = startPool(e, workers, size)
+	} else if cfg.Workers != 0 || cfg.QueueSize != 0 {
+		return nil, fmt.Errorf("%w: Workers and QueueSize need Async", ErrConfig)
+	}
+	return e, nil
+}
+
+// Mode returns the mode the Endpoint runs in (never the zero Mode).
+func (e *Endpoint) Mode() Mode { return e.mode }
+
+// MaxBodyBytes returns the body limit. Adapters read at most one byte more,
+// so that Serve can answer 413 to a body over the limit.
+func (e *Endpoint) MaxBodyBytes() int64 { return e.maxBody }
+
+// Close stops accepting pushes (Serve answers 503 to them from then on, so
+// WeChat retries another instance) and waits until every hook started
+// before has returned and, in async mode, the queue is drained, or until
+// ctx is done. It returns ctx.Err() if it gave up waiting.
+func (e *Endpoint) Close(ctx context.Context) error {
+	e.gate.close()
+	err := e.gate.wait(ctx)
+	e.runners.stop()
+	if e.pool != nil {
+		e.pool.stop()
+	}
+	return err
+}

@@ -1,0 +1,232 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/wxsub/wxsub/handlers"
+)
+
+func TestHookContextDeadline(t *testing.T) {
+	var left time.Duration
+	mux := handlers.NewMux()
+	mustOK(t, mux.OnText(func(ctx context.Context, _ *handlers.TextMessage) error {
+		d, ok := ctx.Deadline()
+		if !ok {
+			return errors.New("no deadline")
+		}
+		left = time.Until(d)
+		return nil
+	}))
+	e := newEndpoint(t, Config{Mux: mux, HookTimeout: 3 * time.Second})
+	checkResponse(t, "deadline", e.Serve(context.Background(), plainPush(textXML("1", "x"))), 200, "success")
+	if left <= 2*time.Second || left > 3*time.Second {
+		t.Errorf("hook had %v left, want just under 3s", left)
+	}
+}
+
+// TestHookBlockingPastDeadline: a hook that ignores its context does not
+// hold the answer; the push stays claimed until the hook returns.
+func TestHookBlockingPastDeadline(t *testing.T) {
+	release := make(chan struct{})
+	var runs atomic.Int32
+	mux := handlers.NewMux()
+	mustOK(t, mux.OnText(func(context.Context, *handlers.TextMessage) error {
+		if runs.Add(1) == 1 {
+			<-release // ignores ctx
+		}
+		return nil
+	}))
+	log, lb := newLogger()
+	const timeout = 150 * time.Millisecond
+	e := newEndpoint(t, Config{Mux: mux, HookTimeout: timeout, Logger: log})
+	push := plainPush(textXML("1", "x"))
+
+	start := time.Now()
+	got := e.Serve(context.Background(), push)
+	elapsed := time.Since(start)
+	checkResponse(t, "blocked", got, 500, ReasonHookTimeout)
+	if elapsed < timeout || elapsed > timeout+250*time.Millisecond {
+		t.Errorf("answered after %v, want about %v", elapsed, timeout)
+	}
+	if !strings.Contains(lb.String(), "hooks did not return in time") {
+		t.Errorf("log lacks the timeout:\n%s", lb.String())
+	}
+	checkResponse(t, "retry while the hook still runs", e.Serve(context.Background(), push), 503, ReasonInFlight)
+
+	close(release)
+	// Once the hook returns, the push is marked done: retries succeed
+	// without running it again.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got = e.Serve(context.Background(), push)
+		if got.Status != 503 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	checkResponse(t, "after the hook returned", got, 200, "success")
+	if n := runs.Load(); n != 1 {
+		t.Errorf("hook ran %d times, want 1", n)
+	}
+}
+
+func TestHookHonouringDeadlineIsRetried(t *testing.T) {
+	var runs atomic.Int32
+	mux := handlers.NewMux()
+	mustOK(t, mux.OnText(func(ctx context.Context, _ *handlers.TextMessage) error {
+		if runs.Add(1) == 1 {
+			<-ctx.Done()
+			return ctx.Err()
+		}
+		return nil
+	}))
+	e := newEndpoint(t, Config{Mux: mux, HookTimeout: 50 * time.Millisecond})
+	push := plainPush(textXML("1", "x"))
+	got := e.Serve(context.Background(), push)
+	if got.Status != 500 {
+		t.Fatalf("status %d %q, want 500", got.Status, got.Body)
+	}
+	// The hook returned its error (the race between the timeout and the
+	// hook decides which reason is sent); either way the claim is dropped
+	// once the hook returns.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got = e.Serve(context.Background(), push)
+		if got.Status != 503 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	checkResponse(t, "retry", got, 200, "success")
+	if n := runs.Load(); n != 2 {
+		t.Errorf("hook ran %d times, want 2", n)
+	}
+}
+
+func TestRequestContextCanceled(t *testing.T) {
+	mux := handlers.NewMux()
+	mustOK(t, mux.OnText(func(ctx context.Context, _ *handlers.TextMessage) error { return nil }))
+	e := newEndpoint(t, Config{Mux: mux})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	got := e.Serve(ctx, plainPush(textXML("1", "x")))
+	checkResponse(t, "canceled", got, 500, ReasonStore)
+}
+
+func TestAsync(t *testing.T) {
+	ran := make(chan string, 4)
+	mux := handlers.NewMux()
+	mustOK(t, mux.OnText(func(ctx context.Context, m *handlers.TextMessage) error {
+		if _, ok := ctx.Deadline(); !ok {
+			t.Error("async hook has no deadline")
+		}
+		ran <- m.Content
+		return nil
+	}))
+	e := newEndpoint(t, Config{Mux: mux, Async: true})
+	reqCtx, cancel := context.WithCancel(context.Background())
+	checkResponse(t, "async", e.Serve(reqCtx, plainPush(textXML("1", "hello"))), 200, "success")
+	cancel() // the request is over; the hook still runs with a live context
+	select {
+	case got := <-ran:
+		if got != "hello" {
+			t.Errorf("hook got %q", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("async hook did not run")
+	}
+	if err := e.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	checkResponse(t, "retry after Close", e.Serve(context.Background(), plainPush(textXML("1", "hello"))), 503, ReasonClosed)
+}
+
+func TestAsyncQueueFull(t *testing.T) {
+	started, release := make(chan struct{}, 8), make(chan struct{})
+	var runs atomic.Int32
+	mux := handlers.NewMux()
+	mustOK(t, mux.OnText(func(context.Context, *handlers.TextMessage) error {
+		runs.Add(1)
+		started <- struct{}{}
+		<-release
+		return nil
+	}))
+	e := newEndpoint(t, Config{Mux: mux, Async: true, Workers: 1, QueueSize: 1})
+	checkResponse(t, "first (runs)", e.Serve(context.Background(), plainPush(textXML("1", "a"))), 200, "success")
+	<-started
+	checkResponse(t, "second (queued)", e.Serve(context.Background(), plainPush(textXML("2", "b"))), 200, "success")
+	checkResponse(t, "third (full)", e.Serve(context.Background(), plainPush(textXML("3", "c"))), 503, ReasonQueueFull)
+	close(release)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := e.Close(ctx); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if n := runs.Load(); n != 2 {
+		t.Errorf("hooks ran %d times, want 2", n)
+	}
+}
+
+func TestAsyncFailureIsLoggedAndReleased(t *testing.T) {
+	var runs atomic.Int32
+	done := make(chan struct{}, 4)
+	mux := handlers.NewMux()
+	mustOK(t, mux.OnText(func(_ context.Context, m *handlers.TextMessage) error {
+		defer func() { done <- struct{}{} }()
+		m.TransferToCustomerService()
+		if runs.Add(1) == 1 {
+			return errors.New("async failure")
+		}
+		return nil
+	}))
+	log, lb := newLogger()
+	e := newEndpoint(t, Config{Mux: mux, Async: true, Logger: log})
+	push := plainPush(textXML("1", "a"))
+	checkResponse(t, "first", e.Serve(context.Background(), push), 200, "success")
+	<-done
+	// The failed push is released once the worker has recorded the
+	// failure (until then a retry is told 503): a stray retry runs it
+	// again.
+	deadline := time.Now().Add(5 * time.Second)
+	for runs.Load() < 2 && time.Now().Before(deadline) {
+		got := e.Serve(context.Background(), push)
+		if got.Status != 503 {
+			checkResponse(t, "retry", got, 200, "success")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := e.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := runs.Load(); n != 2 {
+		t.Errorf("hook ran %d times, want 2", n)
+	}
+	if out := lb.String(); !contains(out, "async failure", "async mode cannot send") {
+		t.Errorf("log:\n%s", out)
+	}
+}
+
+func TestCloseWaitsForHooks(t *testing.T) {
+	release := make(chan struct{})
+	mux := handlers.NewMux()
+	mustOK(t, mux.OnText(func(context.Context, *handlers.TextMessage) error { <-release; return nil }))
+	e, err := New(Config{Token: token, Now: clock(now), Mux: mux, HookTimeout: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkResponse(t, "blocked", e.Serve(context.Background(), plainPush(textXML("1", "x"))), 500, ReasonHookTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	if err := e.Close(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Close with a hook still running = %v, want DeadlineExceeded", err)
+	}
+	close(release)
+	if err := e.Close(context.Background()); err != nil {
+		t.Errorf("Close after the hook returned = %v", err)
+	}
+}

@@ -1,0 +1,81 @@
+package middleware
+
+import (
+	"net/url"
+	"strings"
+)
+
+// query holds the parameters WeChat puts in the callback URL.
+type query struct {
+	signature    string
+	timestamp    string
+	nonce        string
+	echostr      string
+	encryptType  string
+	msgSignature string
+}
+
+// parseQuery reads the parameters of raw without building a map. Values
+// are substrings of raw unless they hold an escape. A parameter given twice
+// keeps its first value, as url.Values.Get does. It reports false when one
+// of the parameters it reads is malformed; other parameters are ignored.
+func parseQuery(raw string) (query, bool) {
+	var q query
+	var seen uint8
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if pair == "" {
+			continue
+		}
+		key, value, _ := strings.Cut(pair, "=")
+		if escaped(key) {
+			k, err := url.QueryUnescape(key)
+			if err != nil {
+				continue // not a name of ours
+			}
+			key = k
+		}
+		var dst *string
+		var bit uint8
+		switch key {
+		case "signature":
+			dst, bit = &q.signature, 1
+		case "timestamp":
+			dst, bit = &q.timestamp, 2
+		case "nonce":
+			dst, bit = &q.nonce, 4
+		case "echostr":
+			dst, bit = &q.echostr, 8
+		case "encrypt_type":
+			dst, bit = &q.encryptType, 16
+		case "msg_signature":
+			dst, bit = &q.msgSignature, 32
+		default:
+			continue
+		}
+		if seen&bit != 0 {
+			continue
+		}
+		seen |= bit
+		if escaped(value) {
+			v, err := url.QueryUnescape(value)
+			if err != nil {
+				return query{}, false
+			}
+			value = v
+		}
+		*dst = value
+	}
+	return q, true
+}
+
+// escaped reports whether s holds a '%' escape or a '+' for a space.
+func escaped(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' || s[i] == '+' {
+			return true
+		}
+	}
+	return false
+}

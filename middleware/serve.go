@@ -1,0 +1,142 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/wxsub/wxsub/codec"
+)
+
+// Serve answers one request of the callback route. It never panics, and it
+// answers within HookTimeout plus the time the stores take to answer
+// (see the status table in the package documentation).
+func (e *Endpoint) Serve(ctx context.Context, req Request) Response {
+	switch req.Method {
+	case http.MethodGet:
+		return e.serveCheck(req)
+	case http.MethodPost:
+		return e.servePush(ctx, req)
+	}
+	return reject(http.StatusMethodNotAllowed, ReasonMethod)
+}
+
+// serveCheck answers the URL check WeChat makes when the route is saved in
+// the admin console: it echoes echostr when the signature holds.
+func (e *Endpoint) serveCheck(req Request) Response {
+	q, ok := parseQuery(req.RawQuery)
+	if !ok {
+		return e.refuse(http.StatusBadRequest, ReasonMalformedQuery)
+	}
+	if q.signature == "" || q.timestamp == "" || q.nonce == "" {
+		return e.refuse(http.StatusUnauthorized, ReasonMissingParams)
+	}
+	if !codec.VerifySignature(e.token, q.timestamp, q.nonce, q.signature) {
+		return e.refuse(http.StatusForbidden, ReasonBadSignature)
+	}
+	if !e.fresh(q.timestamp) {
+		return e.refuse(http.StatusForbidden, ReasonStaleTimestamp)
+	}
+	if q.echostr == "" {
+		return e.refuse(http.StatusBadRequest, ReasonMissingEchostr)
+	}
+	return Response{Status: http.StatusOK, ContentType: ContentTypeText, Body: []byte(q.echostr)}
+}
+
+// servePush verifies and decodes a push, then hands it to handle.
+func (e *Endpoint) servePush(ctx context.Context, req Request) Response {
+	q, ok := parseQuery(req.RawQuery)
+	if !ok {
+		return e.refuse(http.StatusBadRequest, ReasonMalformedQuery)
+	}
+	var encrypted bool
+	switch q.encryptType {
+	case "":
+	case "aes":
+		encrypted = true
+	default:
+		return e.refuse(http.StatusBadRequest, ReasonEncryptType)
+	}
+	switch {
+	case encrypted && e.cipher == nil:
+		return e.refuse(http.StatusBadRequest, ReasonNoKey)
+	case !encrypted && e.mode == ModeSafe:
+		return e.refuse(http.StatusBadRequest, ReasonPlaintextRefuse)
+	}
+	sig := q.signature
+	if encrypted {
+		sig = q.msgSignature
+	}
+	if sig == "" || q.timestamp == "" || q.nonce == "" {
+		return e.refuse(http.StatusUnauthorized, ReasonMissingParams)
+	}
+	if int64(len(req.Body)) > e.maxBody {
+		return e.refuse(http.StatusRequestEntityTooLarge, ReasonTooLarge)
+	}
+
+	msg := new(codec.Message)
+	if !encrypted {
+		if !codec.VerifySignature(e.token, q.timestamp, q.nonce, sig) {
+			return e.refuse(http.StatusForbidden, ReasonBadSignature)
+		}
+		if !e.fresh(q.timestamp) {
+			return e.refuse(http.StatusForbidden, ReasonStaleTimestamp)
+		}
+		if err := codec.Decode(req.Body, msg); err != nil {
+			return e.refuse(http.StatusBadRequest, ReasonMalformedBody)
+		}
+		return e.handle(ctx, msg, false)
+	}
+
+	var env codec.Message
+	if err := codec.Decode(req.Body, &env); err != nil {
+		return e.refuse(http.StatusBadRequest, ReasonMalformedBody)
+	}
+	if env.Encrypt == "" {
+		return e.refuse(http.StatusBadRequest, ReasonMissingEncrypt)
+	}
+	if !codec.VerifyMsgSignature(e.token, q.timestamp, q.nonce, env.Encrypt, sig) {
+		return e.refuse(http.StatusForbidden, ReasonBadSignature)
+	}
+	if !e.fresh(q.timestamp) {
+		return e.refuse(http.StatusForbidden, ReasonStaleTimestamp)
+	}
+	plain, err := e.cipher.Decrypt(env.Encrypt)
+	if errors.Is(err, codec.ErrAppIDMismatch) {
+		return e.refuse(http.StatusBadRequest, ReasonAppID)
+	}
+	if err != nil {
+		return e.refuse(http.StatusBadRequest, ReasonDecrypt)
+	}
+	if err := codec.Decode(plain, msg); err != nil {
+		return e.refuse(http.StatusBadRequest, ReasonMalformedBody)
+	}
+	if env.ToUserName != "" && msg.ToUserName != "" && env.ToUserName != msg.ToUserName {
+		return e.refuse(http.StatusBadRequest, ReasonToUserName)
+	}
+	return e.handle(ctx, msg, true)
+}
+
+// fresh reports whether timestamp is within the replay window of now.
+func (e *Endpoint) fresh(timestamp string) bool {
+	if e.window < 0 {
+		return true
+	}
+	ts, err := strconv.ParseInt(timestamp, 10, 64)
+	if err != nil {
+		return false
+	}
+	now := e.now().Unix()
+	return ts >= now-e.window && ts <= now+e.window
+}
+
+// refuse logs a rejected request at debug level (rejections are what an
+// attacker can produce at will) and builds its response.
+func (e *Endpoint) refuse(status int, reason string) Response {
+	if e.log.Enabled(context.Background(), slog.LevelDebug) {
+		e.log.Debug("wxsub: request rejected", "status", status, "reason", reason)
+	}
+	return reject(status, reason)
+}
