@@ -1,0 +1,87 @@
+// Package app is the example application that example/nethttp and
+// example/fiber both serve: one contract, configured by environment
+// variables, mounted in two frameworks.
+package app
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Config is the example app's configuration, read from the environment.
+type Config struct {
+	AppID         string        // WECHAT_APPID (required)
+	Secret        string        // WECHAT_SECRET (required)
+	Token         string        // WECHAT_TOKEN (required)
+	AESKey        string        // WECHAT_AES_KEY (optional; empty: plaintext mode only)
+	APIBase       string        // WECHAT_API_BASE (optional; default: the real WeChat API)
+	Addr          string        // ADDR (default 127.0.0.1:8080)
+	RedisURL      string        // REDIS_URL (optional; when set, state lives in Redis)
+	LongTerm      []string      // WECHAT_LONG_TERM_TEMPLATES (comma-separated)
+	StableToken   bool          // WECHAT_STABLE_TOKEN=1
+	ReplayWindow  time.Duration // WECHAT_REPLAY_WINDOW (default 5m; 0 disables)
+	NoReplayCheck bool          // set when WECHAT_REPLAY_WINDOW is 0
+}
+
+// DefaultAPIBase is the real WeChat API, used when WECHAT_API_BASE is unset.
+const DefaultAPIBase = "https://api.weixin.qq.com"
+
+// LoadConfig reads the configuration through getenv (os.Getenv in the
+// programs) and returns an error naming the first missing or invalid
+// variable.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	c := Config{
+		AppID:        strings.TrimSpace(getenv("WECHAT_APPID")),
+		Secret:       strings.TrimSpace(getenv("WECHAT_SECRET")),
+		Token:        strings.TrimSpace(getenv("WECHAT_TOKEN")),
+		AESKey:       strings.TrimSpace(getenv("WECHAT_AES_KEY")),
+		APIBase:      strings.TrimSpace(getenv("WECHAT_API_BASE")),
+		Addr:         strings.TrimSpace(getenv("ADDR")),
+		RedisURL:     strings.TrimSpace(getenv("REDIS_URL")),
+		ReplayWindow: 5 * time.Minute,
+	}
+	for _, req := range []struct{ name, value string }{
+		{"WECHAT_APPID", c.AppID}, {"WECHAT_SECRET", c.Secret}, {"WECHAT_TOKEN", c.Token},
+	} {
+		if req.value == "" {
+			return Config{}, fmt.Errorf("%s is required", req.name)
+		}
+	}
+	if c.AESKey != "" && len(c.AESKey) != 43 {
+		return Config{}, fmt.Errorf("WECHAT_AES_KEY must be 43 characters (the EncodingAESKey from the mini-program admin), got %d", len(c.AESKey))
+	}
+	if c.APIBase == "" {
+		c.APIBase = DefaultAPIBase
+	} else if !strings.HasPrefix(c.APIBase, "http://") && !strings.HasPrefix(c.APIBase, "https://") {
+		return Config{}, errors.New("WECHAT_API_BASE must start with http:// or https://")
+	}
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:8080"
+	}
+	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
+		return Config{}, errors.New("REDIS_URL must look like redis://host:port/db")
+	}
+	for _, id := range strings.Split(getenv("WECHAT_LONG_TERM_TEMPLATES"), ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			c.LongTerm = append(c.LongTerm, id)
+		}
+	}
+	switch v := strings.TrimSpace(getenv("WECHAT_STABLE_TOKEN")); v {
+	case "", "0", "false":
+	case "1", "true":
+		c.StableToken = true
+	default:
+		return Config{}, fmt.Errorf("WECHAT_STABLE_TOKEN must be 1 or 0, got %q", v)
+	}
+	if v := strings.TrimSpace(getenv("WECHAT_REPLAY_WINDOW")); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return Config{}, fmt.Errorf("WECHAT_REPLAY_WINDOW must be a Go duration such as 5m (0 disables the check), got %q", v)
+		}
+		c.ReplayWindow = d
+		c.NoReplayCheck = d == 0
+	}
+	return c, nil
+}

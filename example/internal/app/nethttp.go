@@ -1,0 +1,44 @@
+package app
+
+import (
+	"io"
+	"net/http"
+
+	"github.com/goccy/go-json"
+
+	"github.com/wxsub/wxsub/adapters/httpadapter"
+)
+
+// Handler returns the app's routes for net/http: the callback route at
+// /wechat/callback, POST /send, GET /grants and GET /healthz.
+func (a *App) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/wechat/callback", httpadapter.New(a.Endpoint))
+	mux.HandleFunc("POST /send", func(w http.ResponseWriter, r *http.Request) {
+		var req SendRequest
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
+		if err == nil {
+			err = json.Unmarshal(body, &req)
+		}
+		if err != nil {
+			writeJSON(w, BadJSON(err))
+			return
+		}
+		writeJSON(w, a.Send(r.Context(), req))
+	})
+	mux.HandleFunc("GET /grants", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		writeJSON(w, a.Grant(r.Context(), q.Get("openid"), q.Get("template_id")))
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, res Result) {
+	body, _ := json.Marshal(res.Body)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(res.Status)
+	_, _ = w.Write(append(body, '\n'))
+}

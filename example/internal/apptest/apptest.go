@@ -1,0 +1,184 @@
+// Package apptest is the contract that example/nethttp and example/fiber
+// both honour, run against each through a real loopback listener.
+package apptest
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/goccy/go-json"
+
+	"github.com/wxsub/wxsub/codec"
+	"github.com/wxsub/wxsub/example/internal/app"
+	"github.com/wxsub/wxsub/middleware/pushtest"
+	"github.com/wxsub/wxsub/sender/sendertest"
+)
+
+const (
+	token  = "contract-token"
+	aesKey = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+	gh     = "gh_contract0000"
+)
+
+// Serve starts the app under test on a loopback listener and returns its
+// base URL; the server must stop when the test ends.
+type Serve func(t *testing.T, a *app.App) (baseURL string)
+
+// Run checks the example app's HTTP contract against serve, once with
+// plaintext pushes and once with encrypted ones, with env adding to the
+// configuration (e.g. REDIS_URL).
+func Run(t *testing.T, serve Serve, env map[string]string) {
+	for _, encrypted := range []bool{false, true} {
+		name := "plaintext"
+		if encrypted {
+			name = "encrypted"
+		}
+		t.Run(name, func(t *testing.T) { run(t, serve, env, encrypted) })
+	}
+}
+
+func run(t *testing.T, serve Serve, extra map[string]string, encrypted bool) {
+	ctx := context.Background()
+	wechat := sendertest.NewServer()
+	t.Cleanup(wechat.Close)
+	env := map[string]string{
+		"WECHAT_APPID": wechat.AppID, "WECHAT_SECRET": wechat.Secret, "WECHAT_TOKEN": token,
+		"WECHAT_API_BASE": wechat.URL, "WECHAT_LONG_TERM_TEMPLATES": "LONG1",
+	}
+	pcfg := pushtest.Config{Token: token, Format: codec.JSON}
+	if encrypted {
+		env["WECHAT_AES_KEY"] = aesKey
+		pcfg = pushtest.Config{Token: token, EncodingAESKey: aesKey, AppID: wechat.AppID, Format: codec.XML}
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	cfg, err := app.LoadConfig(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close(context.Background()) })
+	base := serve(t, a)
+	c := &client{t: t, base: base, http: &http.Client{Timeout: 10 * time.Second}}
+	wx, err := pushtest.New(pcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Unique per run, so a shared Redis holds no state from other runs.
+	user := "o_contract_" + strings.ReplaceAll(t.Name(), "/", "_") + "_" + time.Now().Format("150405.000000000")
+	push := func(m *codec.Message) pushtest.Response {
+		t.Helper()
+		resp, err := wx.Post(ctx, c.http, base+"/wechat/callback", m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+
+	c.expect("GET", "/healthz", nil, 200, "ok")
+	if check, err := pushtest.Do(ctx, c.http, base+"/wechat/callback", wx.URLCheck("778899")); err != nil || check.Status != 200 || string(check.Body) != "778899" {
+		t.Fatalf("URL check: %+v %v", check, err)
+	}
+	c.expect("GET", "/grants?openid="+user+"&template_id=T1", nil, 200, `{"long_term":false,"remaining":0}`)
+
+	now := time.Now().Unix()
+	if r := push(pushtest.Popup(gh, user, now, [2]string{"T1", "accept"}, [2]string{"LONG1", "accept"}, [2]string{"T2", "reject"})); r.Status != 200 || string(r.Body) != "success" {
+		t.Fatalf("popup push: %d %s", r.Status, r.Body)
+	}
+	c.expect("GET", "/grants?openid="+user+"&template_id=T1", nil, 200, `{"long_term":false,"remaining":1}`)
+	c.expect("GET", "/grants?openid="+user+"&template_id=LONG1", nil, 200, `{"long_term":true,"remaining":0}`)
+	c.expect("GET", "/grants?openid="+user+"&template_id=T2", nil, 200, `{"long_term":false,"remaining":0}`)
+
+	send := func(tmpl string, data map[string]string) map[string]any {
+		return map[string]any{"touser": user, "template_id": tmpl, "page": "pages/index", "data": data, "miniprogram_state": "trial", "lang": "zh_CN"}
+	}
+	body := c.expect("POST", "/send", send("T1", map[string]string{"thing1": "发货通知", "amount2": "¥12.50"}), 200, `{"msgid":"`)
+	c.expect("GET", "/grants?openid="+user+"&template_id=T1", nil, 200, `{"long_term":false,"remaining":0}`)
+	c.expect("POST", "/send", send("T1", map[string]string{"thing1": "again"}), 409, `{"error":`)
+	if got := wechat.SendCount(); got != 1 {
+		t.Fatalf("fake WeChat got %d sends, want 1", got)
+	}
+	var sent struct{ MsgID string }
+	if err := json.Unmarshal(body, &sent); err != nil || sent.MsgID == "" {
+		t.Fatalf("send answer %s: %v", body, err)
+	}
+	if r := push(pushtest.Sent(gh, user, now+1, "T1", sent.MsgID, 0)); r.Status != 200 {
+		t.Fatalf("sent push: %d %s", r.Status, r.Body)
+	}
+
+	// Long-term: several sends, until the user rejects.
+	c.expect("POST", "/send", send("LONG1", map[string]string{"phrase1": "已发货"}), 200, `{"msgid":"`)
+	c.expect("POST", "/send", send("LONG1", map[string]string{"phrase1": "已签收"}), 200, `{"msgid":"`)
+	c.expect("POST", "/send", send("LONG1", map[string]string{"phrase1": "太长了的短语"}), 422, `"field":"phrase1"`)
+	if r := push(pushtest.Change(gh, user, now+2, [2]string{"LONG1", "reject"})); r.Status != 200 {
+		t.Fatalf("change push: %d %s", r.Status, r.Body)
+	}
+	c.expect("GET", "/grants?openid="+user+"&template_id=LONG1", nil, 200, `{"long_term":false,"remaining":0}`)
+	c.expect("POST", "/send", send("LONG1", map[string]string{"phrase1": "已发货"}), 409, `{"error":`)
+
+	// WeChat refusing a send: 502 with its errcode, and the grant given back.
+	if r := push(pushtest.Popup(gh, user, now+3, [2]string{"T3", "accept"})); r.Status != 200 {
+		t.Fatalf("popup push: %d %s", r.Status, r.Body)
+	}
+	wechat.OnSend(sendertest.Rule{ToUser: user, TemplateID: "T3", Times: 1, Reply: sendertest.Reply{ErrCode: 40037}})
+	c.expect("POST", "/send", send("T3", map[string]string{"thing1": "x"}), 502, `"errcode":40037`)
+	c.expect("GET", "/grants?openid="+user+"&template_id=T3", nil, 200, `{"long_term":false,"remaining":1}`)
+
+	// Bad requests.
+	c.expect("POST", "/send", "not json", 400, `{"error":`)
+	c.expect("POST", "/send", map[string]any{"template_id": "T1"}, 400, `{"error":`)
+	c.expect("GET", "/grants?openid="+user, nil, 400, `{"error":`)
+	forged, _ := pushtest.New(pushtest.Config{Token: "wrong", Format: codec.JSON})
+	if r, err := forged.Post(ctx, c.http, base+"/wechat/callback", pushtest.Popup(gh, user, now+4, [2]string{"T1", "accept"})); err != nil || r.Status != 403 {
+		t.Fatalf("forged push: %+v %v", r, err)
+	}
+	c.expect("GET", "/grants?openid="+user+"&template_id=T1", nil, 200, `{"long_term":false,"remaining":0}`)
+}
+
+type client struct {
+	t    *testing.T
+	base string
+	http *http.Client
+}
+
+// expect sends a request (a string body as is, anything else as JSON) and
+// checks the status and that the body contains want; it returns the body.
+func (c *client) expect(method, path string, body any, status int, want string) []byte {
+	c.t.Helper()
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		r = strings.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		r = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, c.base+path, r)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	got, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != status || !strings.Contains(string(got), want) {
+		c.t.Fatalf("%s %s: %d %s, want %d containing %s", method, path, resp.StatusCode, got, status, want)
+	}
+	return got
+}
