@@ -90,6 +90,22 @@ func (c *Cipher) Decrypt(ciphertext string) ([]byte, error) {
 	return msg, err
 }
 
+// DecryptMessage decrypts a safe-mode Encrypt field and decodes the push
+// it holds into m, which it resets first: Decrypt then Decode, except that
+// m.Raw is the decrypted buffer itself rather than a copy of it. Its
+// errors are Decrypt's, or Decode's (wrapping ErrMalformed); on error m is
+// left zero.
+func (c *Cipher) DecryptMessage(ciphertext string, m *Message) error {
+	_, msg, err := c.open(ciphertext)
+	if err != nil {
+		*m = Message{}
+		return err
+	}
+	// msg lies in a buffer open made for this call and nothing else
+	// refers to, so it can become m.Raw as it is.
+	return decodeString(unsafeString(msg), m)
+}
+
 // open decrypts ciphertext and returns its random prefix and message. The
 // message aliases one buffer allocated for the call.
 func (c *Cipher) open(ciphertext string) (prefix [prefixLen]byte, msg []byte, err error) {

@@ -47,6 +47,11 @@ func skipBOM[T string | []byte](b T) int {
 // Decode decodes a push body, XML or JSON as DetectFormat tells, into m,
 // which it resets first. An envelope (safe mode) decodes the same way, with
 // its ciphertext in m.Encrypt. On error m is left zero.
+//
+// If m.Items is empty but has capacity, the items are stored in its backing
+// array when they fit, so that a caller can provide their memory along
+// with m's; otherwise they get a slice of their own. A push without items
+// leaves m.Items nil either way.
 func Decode(body []byte, m *Message) error {
 	f, err := DetectFormat(body)
 	if err != nil {
@@ -57,4 +62,46 @@ func Decode(body []byte, m *Message) error {
 		return DecodeXML(body, m)
 	}
 	return DecodeJSON(body, m)
+}
+
+// decodeString decodes s like Decode decodes body, with s itself as m.Raw.
+func decodeString(s string, m *Message) error {
+	f, err := DetectFormat(readOnlyBytes(s))
+	if err != nil {
+		*m = Message{}
+		return err
+	}
+	*m = Message{Raw: s, Format: f, Items: spareItems(m)}
+	if f == XML {
+		err = decodeXML(s, m)
+	} else {
+		err = decodeJSON(readOnlyBytes(s), m)
+	}
+	if err != nil {
+		*m = Message{}
+	}
+	return err
+}
+
+// spareItems returns m.Items if the caller left it empty, so that the
+// items to come can use its backing array (see Decode), else nil.
+func spareItems(m *Message) []SubscribeItem {
+	if len(m.Items) == 0 {
+		return m.Items
+	}
+	return nil
+}
+
+// setItems stores items in m.Items: in the backing array spareItems kept
+// when they fit, else in a new slice of their exact length. No items leave
+// m.Items nil.
+func setItems(m *Message, items []SubscribeItem) {
+	switch {
+	case len(items) == 0:
+		m.Items = nil
+	case len(items) <= cap(m.Items):
+		m.Items = append(m.Items[:0], items...)
+	default:
+		m.Items = append(make([]SubscribeItem, 0, len(items)), items...)
+	}
 }

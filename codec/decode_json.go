@@ -27,9 +27,10 @@ import (
 // comma before a closing brace or bracket, as in WeChat's own documentation
 // sample, is accepted; any other syntax error returns an error wrapping
 // ErrMalformed, and m is left zero. m's strings share memory with m.Raw,
-// a single copy of body, except strings with escapes.
+// a single copy of body, except strings with escapes; m.Items may use
+// memory the caller provided (see Decode).
 func DecodeJSON(body []byte, m *Message) error {
-	*m = Message{Raw: string(body), Format: JSON}
+	*m = Message{Raw: string(body), Format: JSON, Items: spareItems(m)}
 	if err := decodeJSON(readOnlyBytes(m.Raw), m); err != nil {
 		*m = Message{}
 		return err
@@ -95,9 +96,7 @@ func decodeJSONGeneral(s []byte, m *Message) error {
 			}
 		}
 	}
-	if len(items) > 0 {
-		m.Items = append([]SubscribeItem(nil), items...)
-	}
+	setItems(m, items)
 	return nil
 }
 

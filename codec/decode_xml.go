@@ -14,10 +14,11 @@ const itemsOnStack = 4
 // nested or not, are skipped; comments and processing instructions are
 // allowed; entities and character references are decoded where they occur;
 // white space around numbers is ignored. m's strings share memory with
-// m.Raw, a single copy of body. Malformed input returns an error wrapping
-// ErrMalformed, and m is left zero.
+// m.Raw, a single copy of body; m.Items may use memory the caller provided
+// (see Decode). Malformed input returns an error wrapping ErrMalformed,
+// and m is left zero.
 func DecodeXML(body []byte, m *Message) error {
-	*m = Message{Raw: string(body), Format: XML}
+	*m = Message{Raw: string(body), Format: XML, Items: spareItems(m)}
 	if err := decodeXML(m.Raw, m); err != nil {
 		*m = Message{}
 		return err
@@ -86,9 +87,7 @@ func decodeXML(s string, m *Message) error {
 	if err := d.finish(); err != nil {
 		return err
 	}
-	if len(items) > 0 {
-		m.Items = append([]SubscribeItem(nil), items...)
-	}
+	setItems(m, items)
 	return nil
 }
 

@@ -81,9 +81,7 @@ func (w *jsonFast) fill(m *Message) error {
 			}
 		}
 	}
-	if len(items) > 0 {
-		m.Items = append([]SubscribeItem(nil), items...)
-	}
+	setItems(m, items)
 	return nil
 }
 

@@ -9,3 +9,11 @@ import "unsafe"
 func readOnlyBytes(s string) []byte {
 	return unsafe.Slice(unsafe.StringData(s), len(s))
 }
+
+// unsafeString returns b as a string without copying it. It is for bytes
+// that nothing writes to while the string is in use: a buffer this package
+// just filled and hands over for good, or a body whose strings DecodeEnvelope
+// documents as valid only while the body is unchanged.
+func unsafeString(b []byte) string {
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}

@@ -89,9 +89,10 @@ type Config struct {
 	GrantTTL time.Duration
 
 	// Dedupe remembers the pushes already handled. Nil means a private
-	// in-memory store owned by this Endpoint (never shared with another);
-	// give a fleet of instances one Redis store (store/redis) so that a
-	// retry reaching another instance is recognised.
+	// in-memory store owned by this Endpoint (memory.NewDedupe, never
+	// shared with another); give a fleet of instances one Redis store
+	// (store/redis) so that a retry reaching another instance is
+	// recognised.
 	Dedupe store.DedupeStore
 	// DedupeTTL is how long a handled push is remembered (0 means
 	// DefaultDedupeTTL, well past WeChat's last retry).

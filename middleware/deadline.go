@@ -9,33 +9,43 @@ import (
 
 // deadlineCtx is the context a push is handled with: its parent's values
 // and cancellation plus a deadline, like context.WithDeadline. Unlike it,
-// deadlineCtx arms no timer until someone asks for Done, which many hooks
-// and stores never do; Err reads the clock instead. Serve's own wait for
-// the hooks uses a reused timer (see call), so a push whose hooks never
-// call Done costs no timer of its own.
+// deadlineCtx arms no timer of its own until someone asks for Done, which
+// many hooks and stores never do, and Err reads no clock: the Endpoint's
+// watchdog marks the context expired at its deadline, one timer for every
+// push in progress. A parent whose own deadline comes first ends the
+// context through the parent instead, and the watchdog leaves it alone.
 type deadlineCtx struct {
 	parent   context.Context
 	deadline time.Time
-	// start and timeout restate the deadline on the monotonic clock, which
-	// Err reads at half the cost of time.Now.
-	start   time.Time
-	timeout time.Duration
 
-	mu       sync.Mutex
-	armed    atomic.Bool
+	expired  atomic.Bool // set by the watchdog at the deadline
 	released atomic.Bool
+	armed    atomic.Bool
+	mu       sync.Mutex
 	real     context.Context // context.WithDeadline(parent, deadline), once armed
 	cancel   context.CancelFunc
+
+	// The fields below belong to the watchdog and change under its lock.
+	w          *watchdog // nil when the parent's deadline comes first
+	due        time.Duration
+	prev, next *deadlineCtx
+	listed     bool
+	// waiter is the call Serve waits on, told when the deadline passes.
+	waiter *call
 }
 
-func withTimeout(parent context.Context, timeout time.Duration) *deadlineCtx {
-	start := time.Now()
-	deadline := start.Add(timeout)
-	if d, ok := parent.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-		timeout = d.Sub(start)
+// start sets c up for a push that began at now, with the hooks' timeout,
+// and puts it under w's watch. waiter, if not nil, is told when the
+// deadline passes first.
+func (c *deadlineCtx) start(w *watchdog, parent context.Context, now time.Time, timeout time.Duration, waiter *call) {
+	c.parent = parent
+	c.deadline = now.Add(timeout)
+	if d, ok := parent.Deadline(); ok && d.Before(c.deadline) {
+		// The parent ends first, and ends c with it.
+		c.deadline = d
+		return
 	}
-	return &deadlineCtx{parent: parent, deadline: deadline, start: start, timeout: timeout}
+	w.watch(c, now, timeout, waiter)
 }
 
 func (c *deadlineCtx) Deadline() (time.Time, bool) { return c.deadline, true }
@@ -49,7 +59,7 @@ func (c *deadlineCtx) arm() context.Context {
 	defer c.mu.Unlock()
 	if !c.armed.Load() {
 		c.real, c.cancel = context.WithDeadline(c.parent, c.deadline)
-		if c.released.Load() {
+		if c.released.Load() && !c.expired.Load() {
 			c.cancel()
 		}
 		c.armed.Store(true)
@@ -63,16 +73,13 @@ func (c *deadlineCtx) Err() error {
 	if c.armed.Load() {
 		return c.real.Err()
 	}
+	if c.expired.Load() {
+		return context.DeadlineExceeded
+	}
 	if c.released.Load() {
 		return context.Canceled
 	}
-	if err := c.parent.Err(); err != nil {
-		return err
-	}
-	if time.Since(c.start) >= c.timeout {
-		return context.DeadlineExceeded
-	}
-	return nil
+	return c.parent.Err()
 }
 
 func (c *deadlineCtx) Value(key any) any {
@@ -82,13 +89,19 @@ func (c *deadlineCtx) Value(key any) any {
 	return c.parent.Value(key)
 }
 
-// expired reports whether the deadline has passed or the parent is done,
-// without arming a timer.
-func (c *deadlineCtx) expired() bool { return c.Err() != nil }
+// ended reports whether the deadline has passed, the parent is done or
+// the context was released, without arming a timer.
+func (c *deadlineCtx) ended() bool { return c.Err() != nil }
 
 // release ends the context, stopping its timer if one was armed: it
-// reports Canceled from then on, like a cancelled context.WithDeadline.
+// reports Canceled from then on, like a cancelled context.WithDeadline,
+// unless its deadline had passed already. Releasing twice is harmless.
 func (c *deadlineCtx) release() {
+	if c.w != nil {
+		// Leave the watch first: once expired is set, it was set before
+		// the release, and DeadlineExceeded stands.
+		c.w.unwatch(c)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.released.Store(true)

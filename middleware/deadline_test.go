@@ -7,10 +7,29 @@ import (
 	"time"
 )
 
+// startCtx is the context of a push that begins now, watched by w.
+func startCtx(w *watchdog, parent context.Context, timeout time.Duration) *deadlineCtx {
+	c := new(deadlineCtx)
+	c.start(w, parent, time.Now(), timeout, nil)
+	return c
+}
+
+// waitErr polls c.Err until it is not nil, without arming a timer.
+func waitErr(t *testing.T, c *deadlineCtx) error {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if err := c.Err(); err != nil {
+			return err
+		}
+	}
+	t.Fatal("Err stayed nil long after the deadline")
+	return nil
+}
+
 func TestDeadlineCtx(t *testing.T) {
 	type key struct{}
 	parent := context.WithValue(context.Background(), key{}, "v")
-	c := withTimeout(parent, 50*time.Millisecond)
+	c := startCtx(newWatchdog(), parent, 50*time.Millisecond)
 	if d, ok := c.Deadline(); !ok || time.Until(d) > 50*time.Millisecond || time.Until(d) < 30*time.Millisecond {
 		t.Errorf("Deadline() = %v, %v", d, ok)
 	}
@@ -38,16 +57,29 @@ func TestDeadlineCtx(t *testing.T) {
 }
 
 func TestDeadlineCtxUnarmedExpiry(t *testing.T) {
-	c := withTimeout(context.Background(), time.Millisecond)
-	time.Sleep(5 * time.Millisecond)
-	if !errors.Is(c.Err(), context.DeadlineExceeded) || !c.expired() {
-		t.Errorf("Err() = %v, want DeadlineExceeded without a timer", c.Err())
+	c := startCtx(newWatchdog(), context.Background(), time.Millisecond)
+	if err := waitErr(t, c); !errors.Is(err, context.DeadlineExceeded) || !c.ended() {
+		t.Errorf("Err() = %v, want DeadlineExceeded without a timer", err)
+	}
+	if c.armed.Load() {
+		t.Error("Err armed a timer")
+	}
+	c.release()
+	if err := c.Err(); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("release after expiry changed Err to %v", err)
+	}
+	// Done asked for after the deadline is closed already.
+	select {
+	case <-c.Done():
+	default:
+		t.Error("Done after the deadline is open")
 	}
 }
 
 func TestDeadlineCtxParent(t *testing.T) {
+	w := newWatchdog()
 	parent, cancel := context.WithCancel(context.Background())
-	c := withTimeout(parent, time.Hour)
+	c := startCtx(w, parent, time.Hour)
 	cancel()
 	if !errors.Is(c.Err(), context.Canceled) {
 		t.Errorf("Err() after the parent ended = %v", c.Err())
@@ -57,21 +89,28 @@ func TestDeadlineCtxParent(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Done did not follow the parent")
 	}
+	c.release()
 
-	// A parent with an earlier deadline wins.
-	early, cancel2 := context.WithTimeout(context.Background(), time.Second)
+	// A parent with an earlier deadline wins, and ends c itself: the
+	// watchdog does not watch c.
+	early, cancel2 := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel2()
-	c = withTimeout(early, time.Hour)
+	c = startCtx(w, early, time.Hour)
 	want, _ := early.Deadline()
-	if d, _ := c.Deadline(); !d.Equal(want) || c.timeout > time.Second {
-		t.Errorf("Deadline() = %v (timeout %v), want the parent's %v", d, c.timeout, want)
+	if d, _ := c.Deadline(); !d.Equal(want) || c.listed || c.w != nil {
+		t.Errorf("Deadline() = %v (watched %v), want the parent's %v, unwatched", d, c.listed, want)
 	}
+	if err := waitErr(t, c); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Err() after the parent's deadline = %v", err)
+	}
+	c.release()
 }
 
 func TestDeadlineCtxRelease(t *testing.T) {
-	// Released before anyone asked for Done: Err says Canceled and a later
-	// Done is already closed.
-	c := withTimeout(context.Background(), time.Hour)
+	w := newWatchdog()
+	// Released before anyone asked for Done: Err says Canceled, a later
+	// Done is already closed, and the watchdog no longer holds it.
+	c := startCtx(w, context.Background(), time.Hour)
 	c.release()
 	if !errors.Is(c.Err(), context.Canceled) {
 		t.Errorf("Err() after release = %v", c.Err())
@@ -81,9 +120,13 @@ func TestDeadlineCtxRelease(t *testing.T) {
 	default:
 		t.Error("Done after release is open")
 	}
+	if c.listed || w.head != nil {
+		t.Error("a released context is still watched")
+	}
+	c.release() // twice is harmless
 
 	// Released after Done was armed: the timer stops and Done closes.
-	c = withTimeout(context.Background(), time.Hour)
+	c = startCtx(w, context.Background(), time.Hour)
 	done := c.Done()
 	c.release()
 	select {
@@ -97,7 +140,7 @@ func TestDeadlineCtxRelease(t *testing.T) {
 }
 
 func TestDeadlineCtxChild(t *testing.T) {
-	c := withTimeout(context.Background(), 20*time.Millisecond)
+	c := startCtx(newWatchdog(), context.Background(), 20*time.Millisecond)
 	child, cancel := context.WithCancel(c)
 	defer cancel()
 	select {

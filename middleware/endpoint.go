@@ -9,6 +9,7 @@ import (
 	"github.com/wxsub/wxsub/codec"
 	"github.com/wxsub/wxsub/handlers"
 	"github.com/wxsub/wxsub/store"
+	"github.com/wxsub/wxsub/store/memory"
 )
 
 // Endpoint is the callback route: it verifies, decrypts, decodes and
@@ -29,11 +30,13 @@ type Endpoint struct {
 	dedupeKey   func(*codec.Message) string
 	window      int64 // seconds; < 0 disables the check
 	now         func() time.Time
+	clock       func() time.Time // Config.Now, nil for the real clock
 	maxBody     int64
 	hookTimeout time.Duration
 	log         *slog.Logger
 
 	gate    gate
+	watch   *watchdog
 	runners *runners
 	pool    *pool // nil unless Async
 }
@@ -56,6 +59,7 @@ func New(cfg Config) (*Endpoint, error) {
 		dedupeLease: cfg.DedupeLease,
 		dedupeKey:   cfg.DedupeKey,
 		now:         cfg.Now,
+		clock:       cfg.Now,
 		maxBody:     cfg.MaxBodyBytes,
 		hookTimeout: cfg.HookTimeout,
 		log:         cfg.Logger,
@@ -120,7 +124,7 @@ func New(cfg Config) (*Endpoint, error) {
 		return nil, fmt.Errorf("%w: DedupeLease is negative", ErrConfig)
 	}
 	if e.dedupe == nil {
-		e.dedupe = newMemDedupe()
+		e.dedupe = memory.NewDedupe()
 	}
 	if e.dedupeKey == nil {
 		e.dedupeKey = DefaultDedupeKey
@@ -131,6 +135,7 @@ func New(cfg Config) (*Endpoint, error) {
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
+	e.watch = newWatchdog()
 	e.runners = newRunners(e)
 	if cfg.Async {
 		workers, size := cfg.Workers, cfg.QueueSize

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
-	"time"
 
 	"github.com/wxsub/wxsub/codec"
 )
@@ -22,53 +21,70 @@ var (
 )
 
 // runSync runs the hooks on a runner goroutine and waits for them until
-// the deadline of ctx. A hook that ignores its context cannot hold the
-// answer past the deadline: the route answers 500 and the push stays
+// the deadline of the push. A hook that ignores its context cannot hold
+// the answer past the deadline: the route answers 500 and the push stays
 // claimed (WeChat's retries get 503) until the hooks really return, when
 // the claim is marked done or dropped.
-func (e *Endpoint) runSync(ctx *deadlineCtx, msg *codec.Message, key string, encrypted bool) Response {
-	if e.mux == nil || !e.mux.Handles(msg) {
-		e.finish(ctx, key, nil)
+//
+// The wait is one channel receive: the runner or the watchdog, whichever
+// comes first, sends to c.done (see call).
+func (e *Endpoint) runSync(p *push, c *call, key string, encrypted bool) Response {
+	ctx := &p.ctx
+	if c.state.Load() != callRunning {
+		// The deadline passed before the hooks could start (the stores
+		// were slow): leave the push to WeChat's retry.
+		e.abort(ctx, key)
 		e.gate.leave()
-		return success()
+		ctx.release()
+		return e.timedOut(ctx, &p.msg, key, context.DeadlineExceeded)
 	}
-	c := e.runners.calls.Get().(*call)
-	c.ctx, c.msg, c.key = ctx, msg, key
-	c.timer.Reset(ctx.timeout - time.Since(ctx.start))
+	c.p, c.key = p, key
 	e.runners.start(c)
 	var cause error
-	select {
-	case <-c.done:
-	case <-c.timer.C:
-		cause = context.DeadlineExceeded
-	case <-ctx.parent.Done():
-		cause = ctx.parent.Err()
+	if parentDone := ctx.parent.Done(); parentDone == nil {
+		<-c.done
+	} else {
+		select {
+		case <-c.done:
+		case <-parentDone:
+			cause = ctx.parent.Err()
+		}
 	}
-	c.timer.Stop()
+	if cause == nil && c.state.Load() == callExpired {
+		cause = context.DeadlineExceeded
+	}
+	// The hooks keep the context they were given; once Serve answers it
+	// reports the deadline or Canceled.
+	ctx.release()
 	if cause != nil {
 		// The call stays with its runner; it is not reused.
-		e.log.ErrorContext(ctx, "wxsub: hooks failed", "kind", msg.MsgType, "event", msg.Event, "key", key,
-			"err", fmt.Errorf("%w: %w", ErrHookTimeout, cause))
-		return reject(http.StatusInternalServerError, ReasonHookTimeout)
+		return e.timedOut(ctx, &p.msg, key, cause)
 	}
 	reply, err := c.reply, c.err
-	*c = call{done: c.done, timer: c.timer}
-	e.runners.calls.Put(c)
+	e.runners.put(c)
 	if err != nil {
 		return reject(http.StatusInternalServerError, ReasonHookFailed)
 	}
 	if reply == nil {
 		return success()
 	}
-	return e.encodeReply(msg, reply, encrypted)
+	return e.encodeReply(&p.msg, reply, encrypted)
 }
 
-// runCall runs the hooks of c, records the outcome and signals Serve.
+// timedOut logs that Serve stopped waiting for the hooks, and answers.
+func (e *Endpoint) timedOut(ctx context.Context, msg *codec.Message, key string, cause error) Response {
+	e.log.ErrorContext(ctx, "wxsub: hooks failed", "kind", msg.MsgType, "event", msg.Event, "key", key,
+		"err", fmt.Errorf("%w: %w", ErrHookTimeout, cause))
+	return reject(http.StatusInternalServerError, ReasonHookTimeout)
+}
+
+// runCall runs the hooks of c on a runner and records their outcome in the
+// dedupe store; the runner then signals Serve.
 func (e *Endpoint) runCall(c *call) {
 	defer e.gate.leave()
-	c.reply, c.err = e.dispatch(c.ctx, c.msg, c.key)
-	e.finish(c.ctx, c.key, c.err)
-	c.done <- struct{}{}
+	ctx, msg, key := &c.p.ctx, &c.p.msg, c.key
+	c.reply, c.err = e.dispatch(ctx, msg, key)
+	e.finish(ctx, key, c.err)
 }
 
 // dispatch runs the hooks, turning a panic into an error and logging any

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/wxsub/wxsub/handlers"
+	"github.com/wxsub/wxsub/store"
+	"github.com/wxsub/wxsub/store/memory"
 )
 
 func TestHookContextDeadline(t *testing.T) {
@@ -228,5 +230,45 @@ func TestCloseWaitsForHooks(t *testing.T) {
 	close(release)
 	if err := e.Close(context.Background()); err != nil {
 		t.Errorf("Close after the hook returned = %v", err)
+	}
+}
+
+// slowDedupe is a dedupe store whose Begin answers only after delay,
+// ignoring its context, as a store slow on the network would.
+type slowDedupe struct {
+	store.DedupeStore
+	delay atomic.Int64
+}
+
+func (s *slowDedupe) Begin(ctx context.Context, key string, lease time.Duration) (store.DedupeState, error) {
+	state, err := s.DedupeStore.Begin(ctx, key, lease)
+	time.Sleep(time.Duration(s.delay.Load()))
+	return state, err
+}
+
+// TestDeadlineBeforeHooks: when the stores use up the deadline before the
+// hooks could start, the hooks do not run with a dead context; the push is
+// answered 500 and released, so WeChat's retry runs it.
+func TestDeadlineBeforeHooks(t *testing.T) {
+	var c counter
+	mux := handlers.NewMux()
+	mustOK(t, mux.OnText(c.hook))
+	slow := &slowDedupe{DedupeStore: memory.NewDedupe()}
+	const timeout = 30 * time.Millisecond
+	slow.delay.Store(int64(3 * timeout))
+	log, lb := newLogger()
+	e := newEndpoint(t, Config{Mux: mux, HookTimeout: timeout, Dedupe: slow, Logger: log})
+	push := plainPush(textXML("1", "x"))
+	checkResponse(t, "slow store", e.Serve(context.Background(), push), 500, ReasonHookTimeout)
+	if n := c.runs.Load(); n != 0 {
+		t.Errorf("hook ran %d times after its deadline", n)
+	}
+	if !strings.Contains(lb.String(), "hooks did not return in time") {
+		t.Errorf("log lacks the timeout:\n%s", lb.String())
+	}
+	slow.delay.Store(0)
+	checkResponse(t, "retry", e.Serve(context.Background(), push), 200, "success")
+	if n := c.runs.Load(); n != 1 {
+		t.Errorf("hook ran %d times, want 1", n)
 	}
 }

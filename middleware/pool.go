@@ -3,6 +3,7 @@ package middleware
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/wxsub/wxsub/codec"
 )
@@ -60,7 +61,8 @@ func (p *pool) work() {
 func (p *pool) run(j job) {
 	e := p.e
 	defer e.gate.leave()
-	ctx := withTimeout(j.ctx, e.hookTimeout)
+	ctx := new(deadlineCtx)
+	ctx.start(e.watch, j.ctx, time.Now(), e.hookTimeout, nil)
 	defer ctx.release()
 	var err error
 	if e.mux != nil {

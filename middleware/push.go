@@ -3,62 +3,111 @@ package middleware
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/wxsub/wxsub/codec"
 	"github.com/wxsub/wxsub/store"
 )
 
+// push is one push being handled: its message, room for the message's
+// items and its context, allocated together. Hooks may keep any of them
+// (events point at the message), so a push is never reused.
+type push struct {
+	ctx   deadlineCtx
+	msg   codec.Message
+	items [3]codec.SubscribeItem // a popup lists at most three templates
+}
+
+// newPush returns a push whose message keeps its items in the push itself
+// when they fit (see codec.Decode).
+func newPush() *push {
+	p := new(push)
+	p.msg.Items = p.items[:0]
+	return p
+}
+
 // handle runs the stages after verification: claim the push, book its
 // grants, run its hooks (now, or on the pool in async mode) and answer.
-func (e *Endpoint) handle(parent context.Context, msg *codec.Message, encrypted bool) Response {
+// now is when the push was verified, from which the hooks' deadline runs.
+func (e *Endpoint) handle(parent context.Context, p *push, now time.Time, encrypted bool) Response {
 	if !e.gate.enter() {
 		return e.refuse(http.StatusServiceUnavailable, ReasonClosed)
 	}
 	// From here on the work is counted in the gate until its hooks are
-	// done; every early return leaves it.
-	ctx := withTimeout(parent, e.hookTimeout)
-	defer ctx.release()
+	// done; every early return leaves it and releases the context.
+	msg, ctx := &p.msg, &p.ctx
+	var c *call // the call Serve will wait on, when hooks run now
+	if e.pool == nil && e.mux != nil && e.mux.Handles(msg) {
+		c = e.runners.get()
+	}
+	ctx.start(e.watch, parent, now, e.hookTimeout, c)
 
 	key := e.dedupeKey(msg)
-	if key != "" {
-		state, err := e.dedupe.Begin(ctx, key, e.dedupeLease)
-		if err != nil {
-			e.gate.leave()
-			e.log.ErrorContext(ctx, "wxsub: dedupe store failed", "key", key, "err", err)
-			return reject(http.StatusInternalServerError, ReasonStore)
-		}
-		switch state {
-		case store.DedupeNew:
-		case store.DedupeDone:
-			e.gate.leave()
-			return success()
-		case store.DedupeInFlight:
-			e.gate.leave()
-			return reject(http.StatusServiceUnavailable, ReasonInFlight)
-		default:
-			e.gate.leave()
-			e.log.ErrorContext(ctx, "wxsub: dedupe store returned an unknown state", "key", key, "state", state)
-			return reject(http.StatusInternalServerError, ReasonStore)
-		}
+	if resp, ok := e.claim(ctx, key); !ok {
+		e.gate.leave()
+		e.release(ctx, c)
+		return resp
 	}
-
 	if e.grants != nil {
 		if resp, ok := e.book(ctx, msg, key); !ok {
 			e.abort(ctx, key)
 			e.gate.leave()
+			e.release(ctx, c)
 			return resp
 		}
 	}
-
-	if e.pool != nil {
+	switch {
+	case e.pool != nil:
+		defer ctx.release()
 		if !e.pool.submit(ctx, msg, key) {
 			e.abort(ctx, key)
 			e.gate.leave()
 			return reject(http.StatusServiceUnavailable, ReasonQueueFull)
 		}
 		return success()
+	case c == nil:
+		// No hook for this push: it is handled once it is claimed.
+		e.finish(ctx, key, nil)
+		e.gate.leave()
+		ctx.release()
+		return success()
 	}
-	return e.runSync(ctx, msg, key, encrypted)
+	return e.runSync(p, c, key, encrypted)
+}
+
+// claim claims the push in the dedupe store. It reports false with the
+// answer to send when the push must not be handled now: handled already,
+// in progress elsewhere, or the store failed. A push without a key is
+// handled without a claim.
+func (e *Endpoint) claim(ctx *deadlineCtx, key string) (Response, bool) {
+	if key == "" {
+		return Response{}, true
+	}
+	state, err := e.dedupe.Begin(ctx, key, e.dedupeLease)
+	if err != nil {
+		e.log.ErrorContext(ctx, "wxsub: dedupe store failed", "key", key, "err", err)
+		return reject(http.StatusInternalServerError, ReasonStore), false
+	}
+	switch state {
+	case store.DedupeNew:
+		return Response{}, true
+	case store.DedupeDone:
+		return success(), false
+	case store.DedupeInFlight:
+		return reject(http.StatusServiceUnavailable, ReasonInFlight), false
+	}
+	e.log.ErrorContext(ctx, "wxsub: dedupe store returned an unknown state", "key", key, "state", state)
+	return reject(http.StatusInternalServerError, ReasonStore), false
+}
+
+// release releases ctx and recycles c, a call that never ran, unless the
+// deadline already passed for it.
+func (e *Endpoint) release(ctx *deadlineCtx, c *call) {
+	ctx.release()
+	// Released, ctx is off the watchdog's list: nothing else refers to c.
+	if c != nil && c.state.Load() == callRunning {
+		e.runners.put(c)
+	}
 }
 
 // finish records the outcome of the hooks: Done after success, so that
@@ -95,7 +144,7 @@ func (e *Endpoint) abort(ctx *deadlineCtx, key string) {
 // while it lasts, else (the hooks used it up, or the request is gone) a
 // fresh deadline with the same values, so that the record is not lost.
 func (e *Endpoint) storeContext(ctx *deadlineCtx) (context.Context, func()) {
-	if !ctx.expired() {
+	if !ctx.ended() {
 		return ctx, func() {}
 	}
 	return context.WithTimeout(context.WithoutCancel(ctx), e.hookTimeout)

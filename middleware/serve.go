@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/wxsub/wxsub/codec"
 )
@@ -36,7 +37,7 @@ func (e *Endpoint) serveCheck(req Request) Response {
 	if !codec.VerifySignature(e.token, q.timestamp, q.nonce, q.signature) {
 		return e.refuse(http.StatusForbidden, ReasonBadSignature)
 	}
-	if !e.fresh(q.timestamp) {
+	if !e.fresh(q.timestamp, time.Now()) {
 		return e.refuse(http.StatusForbidden, ReasonStaleTimestamp)
 	}
 	if q.echostr == "" {
@@ -76,22 +77,25 @@ func (e *Endpoint) servePush(ctx context.Context, req Request) Response {
 		return e.refuse(http.StatusRequestEntityTooLarge, ReasonTooLarge)
 	}
 
-	msg := new(codec.Message)
 	if !encrypted {
 		if !codec.VerifySignature(e.token, q.timestamp, q.nonce, sig) {
 			return e.refuse(http.StatusForbidden, ReasonBadSignature)
 		}
-		if !e.fresh(q.timestamp) {
+		now := time.Now()
+		if !e.fresh(q.timestamp, now) {
 			return e.refuse(http.StatusForbidden, ReasonStaleTimestamp)
 		}
-		if err := codec.Decode(req.Body, msg); err != nil {
+		p := newPush()
+		if err := codec.Decode(req.Body, &p.msg); err != nil {
 			return e.refuse(http.StatusBadRequest, ReasonMalformedBody)
 		}
-		return e.handle(ctx, msg, false)
+		return e.handle(ctx, p, now, false)
 	}
 
-	var env codec.Message
-	if err := codec.Decode(req.Body, &env); err != nil {
+	// The envelope's strings point into req.Body, which stays unchanged
+	// until Serve returns; they are used only until decryption.
+	var env codec.Envelope
+	if err := codec.DecodeEnvelope(req.Body, &env); err != nil {
 		return e.refuse(http.StatusBadRequest, ReasonMalformedBody)
 	}
 	if env.Encrypt == "" {
@@ -100,27 +104,29 @@ func (e *Endpoint) servePush(ctx context.Context, req Request) Response {
 	if !codec.VerifyMsgSignature(e.token, q.timestamp, q.nonce, env.Encrypt, sig) {
 		return e.refuse(http.StatusForbidden, ReasonBadSignature)
 	}
-	if !e.fresh(q.timestamp) {
+	now := time.Now()
+	if !e.fresh(q.timestamp, now) {
 		return e.refuse(http.StatusForbidden, ReasonStaleTimestamp)
 	}
-	plain, err := e.cipher.Decrypt(env.Encrypt)
-	if errors.Is(err, codec.ErrAppIDMismatch) {
-		return e.refuse(http.StatusBadRequest, ReasonAppID)
-	}
-	if err != nil {
+	p := newPush()
+	if err := e.cipher.DecryptMessage(env.Encrypt, &p.msg); err != nil {
+		switch {
+		case errors.Is(err, codec.ErrAppIDMismatch):
+			return e.refuse(http.StatusBadRequest, ReasonAppID)
+		case errors.Is(err, codec.ErrMalformed):
+			return e.refuse(http.StatusBadRequest, ReasonMalformedBody)
+		}
 		return e.refuse(http.StatusBadRequest, ReasonDecrypt)
 	}
-	if err := codec.Decode(plain, msg); err != nil {
-		return e.refuse(http.StatusBadRequest, ReasonMalformedBody)
-	}
-	if env.ToUserName != "" && msg.ToUserName != "" && env.ToUserName != msg.ToUserName {
+	if env.ToUserName != "" && p.msg.ToUserName != "" && env.ToUserName != p.msg.ToUserName {
 		return e.refuse(http.StatusBadRequest, ReasonToUserName)
 	}
-	return e.handle(ctx, msg, true)
+	return e.handle(ctx, p, now, true)
 }
 
-// fresh reports whether timestamp is within the replay window of now.
-func (e *Endpoint) fresh(timestamp string) bool {
+// fresh reports whether timestamp is within the replay window of now, or
+// of Config.Now when one was given.
+func (e *Endpoint) fresh(timestamp string, now time.Time) bool {
 	if e.window < 0 {
 		return true
 	}
@@ -128,8 +134,11 @@ func (e *Endpoint) fresh(timestamp string) bool {
 	if err != nil {
 		return false
 	}
-	now := e.now().Unix()
-	return ts >= now-e.window && ts <= now+e.window
+	if e.clock != nil {
+		now = e.clock()
+	}
+	unix := now.Unix()
+	return ts >= unix-e.window && ts <= unix+e.window
 }
 
 // refuse logs a rejected request at debug level (rejections are what an

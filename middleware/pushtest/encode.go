@@ -132,7 +132,10 @@ func encodeJSON(m *codec.Message) []byte {
 		b = appendJSONField(b, f, &first)
 	}
 	if len(m.Items) > 0 {
-		b = append(b, `,"List":[`...)
+		if !first {
+			b = append(b, ',')
+		}
+		b = append(b, `"List":[`...)
 		for i, it := range m.Items {
 			if i > 0 {
 				b = append(b, ',')

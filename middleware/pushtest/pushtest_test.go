@@ -2,6 +2,7 @@ package pushtest_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -214,6 +215,26 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	} {
 		if _, err := pushtest.New(cfg); err == nil {
 			t.Errorf("New(%+v) accepted", cfg)
+		}
+	}
+}
+
+func TestEncodeJSONIsValidForAnyFieldSet(t *testing.T) {
+	items := []codec.SubscribeItem{{TemplateID: "T1", Status: "accept"}}
+	for _, m := range []*codec.Message{
+		{},
+		{Items: items},
+		{Event: codec.EventSubscribePopup, Items: items},
+		{ToUserName: gh},
+		{Encrypt: "abc"},
+	} {
+		b := pushtest.Encode(codec.JSON, m)
+		if !json.Valid(b) {
+			t.Errorf("Encode(JSON, %+v) = %s: not JSON", m, b)
+		}
+		var back codec.Message
+		if err := codec.Decode(b, &back); err != nil {
+			t.Errorf("Encode(JSON, %+v) = %s: %v", m, b, err)
 		}
 	}
 }

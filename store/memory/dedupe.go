@@ -2,13 +2,103 @@ package memory
 
 import (
 	"context"
+	"hash/maphash"
+	"sync"
 	"time"
 
 	"github.com/wxsub/wxsub/store"
 )
 
+// Dedupe is an in-process store.DedupeStore: the keys of the pushes one
+// instance has handled. The callback route (package middleware) uses one
+// per Endpoint when it is given no DedupeStore; a Store holds one too.
+//
+// It differs from the rest of this package because its load does. Grants
+// and tokens are few and read far more often than written; dedupe records
+// are written for every push WeChat delivers and kept for minutes, so a
+// busy route holds hundreds of thousands of them. In go-cache each would
+// be a string key and an interface value that the garbage collector scans
+// on every cycle, and each push would cost a key copy and two boxed
+// writes. Dedupe instead remembers a key by two independent 64-bit hashes
+// (a false match among a million live keys has a chance near 2^-88), in
+// maps that hold no pointers and so are never scanned, split into shards
+// with a lock each so that concurrent pushes seldom wait for one another.
+// Expired records are swept from a shard as it grows; there is no
+// goroutine to stop, so a Dedupe that is no longer used is simply garbage.
+//
+// A Dedupe is safe for concurrent use. The zero value is not usable; call
+// NewDedupe.
+type Dedupe struct {
+	seeds [2]maphash.Seed
+	// epoch anchors expiry times on the monotonic clock.
+	epoch  time.Time
+	shards [dedupeShards]dedupeShard
+}
+
+// dedupeShards is the number of shards, a power of two.
+const dedupeShards = 16
+
+// minSweep is the size at which a shard is first swept.
+const minSweep = 1024
+
+type dedupeShard struct {
+	mu      sync.Mutex
+	entries map[[2]uint64]dedupeEntry
+	// sweepAt is the size at which the next sweep runs.
+	sweepAt int
+	// The padding keeps each shard's lock on a cache line of its own.
+	_ [40]byte
+}
+
+// dedupeEntry packs a record into one word: the time it expires, in
+// nanoseconds since the epoch, shifted left once, and in the low bit
+// whether the push is done. A map slot is then 24 bytes, not 32.
+type dedupeEntry uint64
+
+// maxExpiry is the latest expiry an entry can hold, about 146 years after
+// the epoch; longer TTLs are cut to it.
+const maxExpiry = time.Duration(1<<62 - 1)
+
+func makeEntry(now, ttl time.Duration, done bool) dedupeEntry {
+	expires := maxExpiry
+	if ttl < maxExpiry-now {
+		expires = now + ttl
+	}
+	e := dedupeEntry(expires) << 1
+	if done {
+		e |= 1
+	}
+	return e
+}
+
+func (e dedupeEntry) expires() time.Duration { return time.Duration(e >> 1) }
+func (e dedupeEntry) done() bool             { return e&1 != 0 }
+
+// Compile-time check that Dedupe implements store.DedupeStore.
+var _ store.DedupeStore = (*Dedupe)(nil)
+
+// NewDedupe returns an empty Dedupe, independent of every other one. It
+// starts no goroutine, so it is cheap enough to make one per Endpoint.
+func NewDedupe() *Dedupe {
+	d := &Dedupe{seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}, epoch: time.Now()}
+	for i := range d.shards {
+		d.shards[i].entries = make(map[[2]uint64]dedupeEntry)
+		d.shards[i].sweepAt = minSweep
+	}
+	return d
+}
+
+// locate hashes key and returns its shard.
+func (d *Dedupe) locate(key string) ([2]uint64, *dedupeShard) {
+	h := [2]uint64{maphash.String(d.seeds[0], key), maphash.String(d.seeds[1], key)}
+	return h, &d.shards[h[0]%dedupeShards]
+}
+
+// now is the time since the epoch.
+func (d *Dedupe) now() time.Duration { return time.Since(d.epoch) }
+
 // Begin claims key for lease if nobody holds it; see store.DedupeStore.
-func (s *Store) Begin(ctx context.Context, key string, lease time.Duration) (store.DedupeState, error) {
+func (d *Dedupe) Begin(ctx context.Context, key string, lease time.Duration) (store.DedupeState, error) {
 	if err := ctxErr(ctx); err != nil {
 		return 0, err
 	}
@@ -18,17 +108,22 @@ func (s *Store) Begin(ctx context.Context, key string, lease time.Duration) (sto
 	if lease <= 0 {
 		return 0, invalid("lease %v, want a positive duration", lease)
 	}
-	s.dedupeMu.Lock()
-	defer s.dedupeMu.Unlock()
-	if v, ok := s.dedupe.Get(key); ok {
-		return v.(store.DedupeState), nil
+	h, s := d.locate(key)
+	now := d.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.entries[h]; ok && now < e.expires() {
+		if e.done() {
+			return store.DedupeDone, nil
+		}
+		return store.DedupeInFlight, nil
 	}
-	s.dedupe.Set(key, store.DedupeInFlight, cacheTTL(lease))
+	s.put(h, makeEntry(now, lease, false), now)
 	return store.DedupeNew, nil
 }
 
 // Done marks key as handled for ttl.
-func (s *Store) Done(ctx context.Context, key string, ttl time.Duration) error {
+func (d *Dedupe) Done(ctx context.Context, key string, ttl time.Duration) error {
 	if err := ctxErr(ctx); err != nil {
 		return err
 	}
@@ -38,24 +133,56 @@ func (s *Store) Done(ctx context.Context, key string, ttl time.Duration) error {
 	if ttl <= 0 {
 		return invalid("ttl %v, want a positive duration", ttl)
 	}
-	s.dedupeMu.Lock()
-	defer s.dedupeMu.Unlock()
-	s.dedupe.Set(key, store.DedupeDone, cacheTTL(ttl))
+	h, s := d.locate(key)
+	now := d.now()
+	s.mu.Lock()
+	s.put(h, makeEntry(now, ttl, true), now)
+	s.mu.Unlock()
 	return nil
 }
 
 // Abort drops an in-flight claim on key; a key already done stays done.
-func (s *Store) Abort(ctx context.Context, key string) error {
+func (d *Dedupe) Abort(ctx context.Context, key string) error {
 	if err := ctxErr(ctx); err != nil {
 		return err
 	}
 	if key == "" {
 		return invalid("empty dedupe key")
 	}
-	s.dedupeMu.Lock()
-	defer s.dedupeMu.Unlock()
-	if v, ok := s.dedupe.Get(key); ok && v.(store.DedupeState) == store.DedupeInFlight {
-		s.dedupe.Delete(key)
+	h, s := d.locate(key)
+	s.mu.Lock()
+	if e, ok := s.entries[h]; ok && !e.done() {
+		delete(s.entries, h)
 	}
+	s.mu.Unlock()
 	return nil
+}
+
+// Len returns the number of records held, expired ones not yet swept
+// included.
+func (d *Dedupe) Len() int {
+	n := 0
+	for i := range d.shards {
+		s := &d.shards[i]
+		s.mu.Lock()
+		n += len(s.entries)
+		s.mu.Unlock()
+	}
+	return n
+}
+
+// put stores e under h, first sweeping the shard if it has grown to
+// sweepAt. The caller holds s.mu.
+func (s *dedupeShard) put(h [2]uint64, e dedupeEntry, now time.Duration) {
+	if len(s.entries) >= s.sweepAt {
+		for k, old := range s.entries {
+			if now >= old.expires() {
+				delete(s.entries, k)
+			}
+		}
+		// Sweep again when the shard has doubled from what is left, so
+		// that sweeping costs O(1) per call on average.
+		s.sweepAt = max(2*len(s.entries), minSweep)
+	}
+	s.entries[h] = e
 }

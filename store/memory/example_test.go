@@ -77,3 +77,21 @@ func ExampleStore_AcquireLease() {
 	// second: true
 	// token: ACCESS_TOKEN
 }
+
+// NewDedupe is the store to give a single instance's callback route when
+// it needs no grant store: the same answers as Store.Begin, without
+// go-cache's goroutines.
+func ExampleNewDedupe() {
+	ctx := context.Background()
+	d := memory.NewDedupe()
+	key := "m:gh_97417a04a28d:1864323726461255680"
+
+	first, _ := d.Begin(ctx, key, 30*time.Second)
+	_ = d.Abort(ctx, key) // the hook failed: let WeChat's retry run it again
+	retry, _ := d.Begin(ctx, key, 30*time.Second)
+	_ = d.Done(ctx, key, 10*time.Minute)
+	late, _ := d.Begin(ctx, key, 30*time.Second)
+	fmt.Println(first, retry, late)
+	// Output:
+	// new new done
+}

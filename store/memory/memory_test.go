@@ -25,6 +25,10 @@ func TestDedupeStore(t *testing.T) {
 	storetest.RunDedupeStore(t, func(t *testing.T) store.DedupeStore { return memory.New() })
 }
 
+func TestDedupeAlone(t *testing.T) {
+	storetest.RunDedupeStore(t, func(t *testing.T) store.DedupeStore { return memory.NewDedupe() })
+}
+
 func TestStoresAreIndependent(t *testing.T) {
 	ctx := t.Context()
 	a, b := memory.New(), memory.New()

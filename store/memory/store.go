@@ -18,6 +18,9 @@ const DefaultCleanupInterval = time.Minute
 
 // Store is an in-process grant, token and dedupe store. The zero value is
 // not usable; call New. A Store is safe for concurrent use.
+//
+// New starts go-cache's janitor goroutines; a route that needs only a
+// DedupeStore can use the lighter NewDedupe instead.
 type Store struct {
 	// grants maps an openid to its *userGrants. Records are created,
 	// extended and removed with mu held for writing; Consume, Refund, Get
@@ -33,9 +36,9 @@ type Store struct {
 	leases  *cache.Cache
 	tokenMu sync.Mutex
 
-	// dedupe maps a push key to its store.DedupeState.
-	dedupe   *cache.Cache
-	dedupeMu sync.Mutex
+	// dedupe holds the handled-push keys. It is not a go-cache: see
+	// Dedupe for why.
+	dedupe *Dedupe
 }
 
 // Compile-time checks that Store implements every store interface.
@@ -52,9 +55,10 @@ type options struct {
 	cleanup time.Duration
 }
 
-// WithCleanupInterval sets how often expired entries are removed from
-// memory. Non-positive values keep DefaultCleanupInterval, so that expired
-// entries never pile up unnoticed.
+// WithCleanupInterval sets how often expired grants, tokens and leases
+// are removed from memory (dedupe records are swept as they grow, not on a
+// schedule). Non-positive values keep DefaultCleanupInterval, so that
+// expired entries never pile up unnoticed.
 func WithCleanupInterval(d time.Duration) Option {
 	return func(o *options) {
 		if d > 0 {
@@ -78,7 +82,7 @@ func New(opts ...Option) *Store {
 		genID:  randomID(),
 		tokens: newCache(),
 		leases: newCache(),
-		dedupe: newCache(),
+		dedupe: NewDedupe(),
 	}
 }
 
@@ -107,4 +111,19 @@ func ctxErr(ctx context.Context) error {
 		return fmt.Errorf("wxsub/store/memory: %w", err)
 	}
 	return nil
+}
+
+// Begin claims key for lease if nobody holds it; see store.DedupeStore.
+func (s *Store) Begin(ctx context.Context, key string, lease time.Duration) (store.DedupeState, error) {
+	return s.dedupe.Begin(ctx, key, lease)
+}
+
+// Done marks key as handled for ttl.
+func (s *Store) Done(ctx context.Context, key string, ttl time.Duration) error {
+	return s.dedupe.Done(ctx, key, ttl)
+}
+
+// Abort drops an in-flight claim on key; a key already done stays done.
+func (s *Store) Abort(ctx context.Context, key string) error {
+	return s.dedupe.Abort(ctx, key)
 }

@@ -1,0 +1,133 @@
+package codec
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+)
+
+func TestDecodeEnvelope(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+		want Envelope
+		err  error
+	}{
+		{"safe XML", string(readTestdata(t, "envelope_safe.xml")), Envelope{"gh_97417a04a28d", encV3}, nil},
+		{"safe JSON", string(readTestdata(t, "envelope_safe.json")), Envelope{"gh_97417a04a28d", encV3}, nil},
+		{"compatible XML", string(readTestdata(t, "envelope_compatible.xml")), Envelope{"gh_97417a04a28d", encV3}, nil},
+		{"compatible JSON", string(readTestdata(t, "envelope_compatible.json")), Envelope{"gh_97417a04a28d", encV3}, nil},
+		{"no Encrypt", `<xml><ToUserName>gh</ToUserName></xml>`, Envelope{ToUserName: "gh"}, nil},
+		{"escaped JSON", `{"Encrypt":"a\/b+c=","ToUserName":"gh"}`, Envelope{"gh", "a/b+c="}, nil},
+		{"entity in XML", `<xml><Encrypt>a&amp;b</Encrypt></xml>`, Envelope{Encrypt: "a&b"}, nil},
+		{"truncated XML", `<xml><Encrypt>`, Envelope{}, ErrMalformed},
+		{"truncated JSON", `{"Encrypt":`, Envelope{}, ErrMalformed},
+		{"empty", ``, Envelope{}, ErrMalformed},
+	}
+	for _, tt := range tests {
+		env := Envelope{ToUserName: "stale", Encrypt: "stale"}
+		err := DecodeEnvelope([]byte(tt.body), &env)
+		if !errors.Is(err, tt.err) || (tt.err == nil) != (err == nil) {
+			t.Errorf("%s: err = %v, want %v", tt.name, err, tt.err)
+		}
+		if env != tt.want {
+			t.Errorf("%s: envelope = %+v, want %+v", tt.name, env, tt.want)
+		}
+	}
+}
+
+// TestDecodeEnvelopeAllocs pins what DecodeEnvelope is for: reading a
+// plain envelope without copying the body.
+func TestDecodeEnvelopeAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	for _, name := range []string{"envelope_safe.xml", "envelope_safe.json"} {
+		body := readTestdata(t, name)
+		var env Envelope
+		allocs := testing.AllocsPerRun(100, func() {
+			if err := DecodeEnvelope(body, &env); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("%s: %v allocations, want 0", name, allocs)
+		}
+	}
+}
+
+func TestDecryptMessage(t *testing.T) {
+	c, err := NewCipher(keyV3, appV3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m Message
+	if err := c.DecryptMessage(encV3, &m); err != nil {
+		t.Fatal(err)
+	}
+	want := Message{
+		ToUserName: "gh_97417a04a28d", FromUserName: "o9AgO5Kd5ggOC-bXrbNODIiE3bGY",
+		CreateTime: 1714112445, MsgType: "event", Event: "debug_demo", Format: JSON, Raw: plainV3,
+	}
+	if !reflect.DeepEqual(m, want) {
+		t.Errorf("DecryptMessage(V3) = %+v\nwant %+v", m, want)
+	}
+
+	body := readTestdata(t, "popup.xml")
+	if err := c.DecryptMessage(c.EncryptWithPrefix(prefixOf("0123456789abcdef"), body), &m); err != nil {
+		t.Fatal(err)
+	}
+	want = decodeCases["popup.xml"]
+	want.Format, want.Raw = XML, string(body)
+	if !reflect.DeepEqual(m, want) {
+		t.Errorf("DecryptMessage(popup.xml) = %+v\nwant %+v", m, want)
+	}
+
+	other, err := NewCipher(keyV3, "wx0000000000000000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	failures := []struct {
+		name       string
+		c          *Cipher
+		ciphertext string
+		err        error
+	}{
+		{"bad base64", c, "!!!!", ErrBadCiphertext},
+		{"short", c, "AAAA", ErrBadCiphertext},
+		{"other appid", other, encV3, ErrAppIDMismatch},
+		{"not a push", c, c.EncryptWithPrefix(prefixOf("0123456789abcdef"), []byte("hello")), ErrMalformed},
+		{"empty push", c, c.EncryptWithPrefix(prefixOf("0123456789abcdef"), nil), ErrMalformed},
+	}
+	for _, f := range failures {
+		m := Message{ToUserName: "stale"}
+		err := f.c.DecryptMessage(f.ciphertext, &m)
+		if !errors.Is(err, f.err) {
+			t.Errorf("%s: err = %v, want %v", f.name, err, f.err)
+		}
+		if !reflect.DeepEqual(m, Message{}) {
+			t.Errorf("%s: message left %+v, want zero", f.name, m)
+		}
+	}
+}
+
+// TestDecryptMessageAllocs checks that the plaintext is not copied: the
+// decrypted buffer is the only allocation for a push without items.
+func TestDecryptMessageAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	c, err := NewCipher(keyV3, appV3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m Message
+	allocs := testing.AllocsPerRun(100, func() {
+		if err := c.DecryptMessage(encV3, &m); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 1 {
+		t.Errorf("DecryptMessage: %v allocations, want 1", allocs)
+	}
+}
