@@ -214,3 +214,45 @@ type DedupeStore interface {
 	// Abort drops the claim on key so that the next delivery runs again.
 	Abort(ctx context.Context, key string) error
 }
+
+// GrantChange is a change ApplyOnce makes to a grant record.
+type GrantChange uint8
+
+const (
+	// AddOneTimeGrant adds one one-time grant.
+	AddOneTimeGrant GrantChange = iota + 1
+	// SetLongTermGrant records a long-term grant.
+	SetLongTermGrant
+	// RevokeGrant removes the record, as Revoke does.
+	RevokeGrant
+)
+
+// String returns "add-one-time", "set-long-term" or "revoke".
+func (c GrantChange) String() string {
+	switch c {
+	case AddOneTimeGrant:
+		return "add-one-time"
+	case SetLongTermGrant:
+		return "set-long-term"
+	case RevokeGrant:
+		return "revoke"
+	}
+	return "unknown"
+}
+
+// OnceGrantStore is a GrantStore that can make a grant change exactly once
+// per operation key. The callback route uses it to book the grants of a
+// push: if a store call fails or its reply is lost, WeChat's retry calls
+// again with the same key, and the change is not made twice. Without it the
+// route falls back to DedupeStore claims around plain calls, which cannot
+// tell "applied, reply lost" from "not applied".
+type OnceGrantStore interface {
+	GrantStore
+
+	// ApplyOnce makes change to the record of (openID, templateID), with
+	// ttl as in AddOneTime, unless a change with the same opKey for this
+	// user was made within the last opTTL (> 0). The change and the record
+	// of opKey are one atomic step. It reports whether it made the change
+	// now (false: it had been made before).
+	ApplyOnce(ctx context.Context, opKey string, opTTL time.Duration, openID, templateID string, change GrantChange, ttl time.Duration) (bool, error)
+}

@@ -79,6 +79,20 @@ func (s *Store) AddOneTime(ctx context.Context, openID, templateID string, n int
 	return total, err
 }
 
+// addOne and setLongTerm are the record changes of ApplyOnce.
+func addOne(r *record) error {
+	if r.remaining.Load() == math.MaxInt64 {
+		return invalid("adding a grant would overflow the count")
+	}
+	r.remaining.Add(1)
+	return nil
+}
+
+func setLongTerm(r *record) error {
+	r.longTerm = true
+	return nil
+}
+
 // SetLongTerm records a long-term grant; see store.GrantStore.
 func (s *Store) SetLongTerm(ctx context.Context, openID, templateID string, ttl time.Duration) error {
 	if err := ctxErr(ctx); err != nil {
@@ -90,10 +104,7 @@ func (s *Store) SetLongTerm(ctx context.Context, openID, templateID string, ttl 
 	if ttl < 0 {
 		return invalid("negative ttl %v", ttl)
 	}
-	return s.update(openID, templateID, ttl, func(r *record) error {
-		r.longTerm = true
-		return nil
-	})
+	return s.update(openID, templateID, ttl, setLongTerm)
 }
 
 // update finds or creates the record, lets apply change it, then extends
@@ -102,6 +113,11 @@ func (s *Store) SetLongTerm(ctx context.Context, openID, templateID string, ttl 
 func (s *Store) update(openID, templateID string, ttl time.Duration, apply func(*record) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.updateLocked(openID, templateID, ttl, apply)
+}
+
+// updateLocked is update for a caller that holds s.mu for writing.
+func (s *Store) updateLocked(openID, templateID string, ttl time.Duration, apply func(*record) error) error {
 	now := time.Now()
 	u := s.user(openID)
 	r := u.records[templateID]
@@ -227,17 +243,22 @@ func (s *Store) Revoke(ctx context.Context, openID, templateID string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.revokeLocked(openID, templateID)
+	return nil
+}
+
+// revokeLocked removes the record; the caller holds s.mu for writing.
+func (s *Store) revokeLocked(openID, templateID string) {
 	v, ok := s.grants.Get(openID)
 	if !ok {
-		return nil
+		return
 	}
 	u := v.(*userGrants)
 	if _, ok := u.records[templateID]; !ok {
-		return nil
+		return
 	}
 	delete(u.records, templateID)
 	s.save(openID, u, time.Now())
-	return nil
 }
 
 // Get returns the user's grant for the template, or a zero Grant when

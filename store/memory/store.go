@@ -26,6 +26,9 @@ type Store struct {
 	// extended and removed with mu held for writing; Consume, Refund, Get
 	// and List hold it for reading.
 	grants *cache.Cache
+	// ops holds the operation keys ApplyOnce has seen, changed with mu held
+	// for writing.
+	ops    *cache.Cache
 	mu     sync.RWMutex
 	genID  string        // random, distinguishes this store's generations
 	genSeq atomic.Uint64 // numbers this store's grant records
@@ -79,6 +82,7 @@ func New(opts ...Option) *Store {
 	newCache := func() *cache.Cache { return cache.New(cache.NoExpiration, o.cleanup) }
 	return &Store{
 		grants: newCache(),
+		ops:    newCache(),
 		genID:  randomID(),
 		tokens: newCache(),
 		leases: newCache(),

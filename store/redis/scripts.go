@@ -40,7 +40,9 @@ end
 
 // addOneTimeLua: ARGV[4] is n. Returns the new count as a string, or -1
 // when it would overflow.
-const addOneTimeLua = grantPrelude + `
+const addOneTimeLua = grantPrelude + addOneTimeBody
+
+const addOneTimeBody = `
 local pttl = prepare()
 local r = redis.pcall('HINCRBY', KEYS[1], 'n', ARGV[4])
 if type(r) == 'table' and r.err then
@@ -52,7 +54,9 @@ settle(pttl)
 return redis.call('HGET', KEYS[1], 'n')
 `
 
-const setLongTermLua = grantPrelude + `
+const setLongTermLua = grantPrelude + setLongTermBody
+
+const setLongTermBody = `
 local pttl = prepare()
 redis.call('HSET', KEYS[1], 'lt', '1')
 settle(pttl)
@@ -179,6 +183,7 @@ return 2
 // scripts holds the compiled scripts of one Store.
 type scripts struct {
 	addOneTime, setLongTerm, consume, refund, get, list, revoke, deleteUser *goredis.Script
+	addOnce, setLongTermOnce, revokeOnce                                    *goredis.Script
 	invalidateToken, deleteIfEqual, begin                                   *goredis.Script
 }
 
@@ -191,9 +196,31 @@ func newScripts() *scripts {
 		get:             goredis.NewScript(getLua),
 		list:            goredis.NewScript(listLua),
 		revoke:          goredis.NewScript(revokeLua),
+		addOnce:         goredis.NewScript(grantPrelude + once(addOneTimeBody)),
+		setLongTermOnce: goredis.NewScript(grantPrelude + once(setLongTermBody)),
+		revokeOnce:      goredis.NewScript(once(revokeLua)),
 		deleteUser:      goredis.NewScript(deleteUserLua),
 		invalidateToken: goredis.NewScript(invalidateTokenLua),
 		deleteIfEqual:   goredis.NewScript(deleteIfEqualLua),
 		begin:           goredis.NewScript(beginLua),
 	}
+}
+
+// once turns a grant script's body into one that runs at most once per
+// operation key: KEYS[3] is the key (in the user's hash slot), the last ARGV
+// its TTL in ms. The check, the change and the key's record are one script,
+// so a caller whose reply was lost can run it again safely. It returns
+// "dup" when the key was seen, else what the body returns (a body's error
+// or its -1 overflow answer leaves the key unrecorded).
+func once(body string) string {
+	return `
+local function change()
+` + body + `
+end
+if redis.call('EXISTS', KEYS[3]) == 1 then return 'dup' end
+local r = change()
+if r == -1 or (type(r) == 'table' and r.err) then return r end
+redis.call('SET', KEYS[3], '1', 'PX', ARGV[#ARGV])
+return r
+`
 }
