@@ -14,7 +14,7 @@ func serveForTest(t *testing.T, a *app.App) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := Routes(a)
+	f := a.FiberApp()
 	go func() { _ = f.Listener(ln) }()
 	t.Cleanup(func() { _ = f.Shutdown() })
 	return "http://" + ln.Addr().String()
