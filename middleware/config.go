@@ -19,9 +19,17 @@ const (
 	// encrypt_type=aes is refused. EncodingAESKey must be empty.
 	ModePlaintext Mode = iota + 1
 	// ModeCompatible accepts both: a push marked encrypt_type=aes is
-	// verified and decrypted, any other is handled as plaintext.
+	// verified and decrypted, any other is handled as plaintext. Choose it
+	// only if WeChat really sends unencrypted pushes to the route: a
+	// plaintext push's body is covered by no signature (the query's
+	// signature covers only timestamp and nonce), so anyone who saw one
+	// push URL can post a body of their own until the timestamp leaves
+	// the replay window, the same exposure as ModePlaintext. WeChat's
+	// compatible mode marks its encrypted pushes encrypt_type=aes, which
+	// ModeSafe handles.
 	ModeCompatible
-	// ModeSafe accepts encrypted pushes only.
+	// ModeSafe accepts encrypted pushes only, whose body msg_signature
+	// covers. It is the default when EncodingAESKey is set.
 	ModeSafe
 )
 
@@ -70,8 +78,9 @@ type Config struct {
 	// AppID is the mini-program's appid; required with EncodingAESKey,
 	// since every decrypted push must carry it.
 	AppID string
-	// Mode is the encryption mode. The zero value means ModeCompatible
-	// when EncodingAESKey is set and ModePlaintext otherwise.
+	// Mode is the encryption mode. The zero value means ModeSafe when
+	// EncodingAESKey is set and ModePlaintext otherwise; set
+	// ModeCompatible explicitly to also accept unencrypted pushes.
 	Mode Mode
 
 	// Mux holds the hooks. Nil means no hooks: pushes are verified,
@@ -82,7 +91,8 @@ type Config struct {
 	// events (see the package documentation). Nil turns it off.
 	Grants store.GrantStore
 	// LongTerm reports whether a template is long-term. Nil means every
-	// template is one-time. TemplateSet builds one from a list of ids.
+	// template is one-time. TemplateSet builds one from a list of ids. A
+	// panic in it fails the push (500).
 	LongTerm func(templateID string) bool
 	// GrantTTL is the ttl passed to the grant store; 0 means grants do not
 	// expire (WeChat's one-time grants never do).
@@ -94,8 +104,13 @@ type Config struct {
 	// (store/redis) so that a retry reaching another instance is
 	// recognised.
 	Dedupe store.DedupeStore
-	// DedupeTTL is how long a handled push is remembered (0 means
-	// DefaultDedupeTTL, well past WeChat's last retry).
+	// DedupeTTL is how long a handled push is remembered. 0 means
+	// DefaultDedupeTTL (well past WeChat's last retry), or
+	// 2×ReplayWindow + DedupeLease when that is longer, so that a
+	// captured push cannot be replayed while its timestamp is still
+	// accepted; New refuses a smaller value. With NoReplayCheck nothing
+	// bounds a replay: a captured push is accepted again once its record
+	// expires.
 	DedupeTTL time.Duration
 	// DedupeLease is how long a claim on a push in progress lasts before
 	// another delivery may take it over (0 means HookTimeout + 2s, so that
@@ -103,10 +118,14 @@ type Config struct {
 	DedupeLease time.Duration
 	// DedupeKey overrides the key a push is deduplicated by. It returns ""
 	// to handle the push without deduplication. Nil means DefaultDedupeKey.
+	// Grant bookkeeping is always deduplicated by DefaultDedupeKey,
+	// whatever DedupeKey returns. A panic in it fails the push (500).
 	DedupeKey func(msg *codec.Message) string
 
 	// ReplayWindow is how far a push's timestamp may be from Now (either
-	// way). 0 means DefaultReplayWindow; NoReplayCheck turns it off.
+	// way). 0 means DefaultReplayWindow; NoReplayCheck turns it off, and
+	// then a captured push can be replayed once its dedupe record expires
+	// (see DedupeTTL).
 	ReplayWindow time.Duration
 	// Now is the clock, for tests. Nil means time.Now.
 	Now func() time.Time

@@ -46,7 +46,8 @@ func TestNewDefaults(t *testing.T) {
 		mode Mode
 	}{
 		{Config{Token: token}, ModePlaintext},
-		{Config{Token: token, EncodingAESKey: aesKey, AppID: appID}, ModeCompatible},
+		{Config{Token: token, EncodingAESKey: aesKey, AppID: appID}, ModeSafe},
+		{Config{Token: token, EncodingAESKey: aesKey, AppID: appID, Mode: ModeCompatible}, ModeCompatible},
 		{Config{Token: token, EncodingAESKey: aesKey, AppID: appID, Mode: ModeSafe}, ModeSafe},
 		{Config{Token: token, Mode: ModePlaintext}, ModePlaintext},
 	}
@@ -58,7 +59,7 @@ func TestNewDefaults(t *testing.T) {
 		if e.Mode() != tt.mode || e.Mode().String() != tt.mode.String() {
 			t.Errorf("Mode() = %v, want %v", e.Mode(), tt.mode)
 		}
-		if e.maxBody != DefaultMaxBodyBytes || e.hookTimeout != DefaultHookTimeout || e.dedupeTTL != DefaultDedupeTTL ||
+		if e.maxBody != DefaultMaxBodyBytes || e.hookTimeout != DefaultHookTimeout || e.dedupeTTL != 2*DefaultReplayWindow+DefaultHookTimeout+2*time.Second ||
 			e.dedupeLease != DefaultHookTimeout+2*time.Second || e.window != 300 {
 			t.Errorf("defaults: body %d hook %v ttl %v lease %v window %d", e.maxBody, e.hookTimeout, e.dedupeTTL, e.dedupeLease, e.window)
 		}

@@ -17,6 +17,9 @@ import (
 type deadlineCtx struct {
 	parent   context.Context
 	deadline time.Time
+	// begun is when the push began, before its dedupe claim was taken:
+	// the claim's lease ends no earlier than begun + DedupeLease.
+	begun time.Time
 
 	expired  atomic.Bool // set by the watchdog at the deadline
 	released atomic.Bool
@@ -39,6 +42,7 @@ type deadlineCtx struct {
 // deadline passes first.
 func (c *deadlineCtx) start(w *watchdog, parent context.Context, now time.Time, timeout time.Duration, waiter *call) {
 	c.parent = parent
+	c.begun = now
 	c.deadline = now.Add(timeout)
 	if d, ok := parent.Deadline(); ok && d.Before(c.deadline) {
 		// The parent ends first, and ends c with it.

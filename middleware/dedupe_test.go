@@ -14,21 +14,75 @@ import (
 )
 
 func TestDefaultDedupeKey(t *testing.T) {
+	popup := codec.Message{ToUserName: "gh_a", FromUserName: "oU", CreateTime: 1714112400, MsgType: "event",
+		Event: "subscribe_msg_popup_event", Items: []codec.SubscribeItem{{TemplateID: "T1", Status: "accept"}}}
 	tests := []struct {
 		msg  codec.Message
 		want string
 	}{
 		{codec.Message{ToUserName: "gh_a", FromUserName: "oU", CreateTime: 1714112400, MsgType: "text", MsgID: "1864323726461255680"},
-			"m:gh_a:1864323726461255680"},
+			"m:4:gh_a:1864323726461255680"},
+		{codec.Message{ToUserName: "a:b", MsgID: "1"}, "m:3:a:b:1"},
+		{codec.Message{ToUserName: "a", MsgID: "b:1"}, "m:1:a:b:1"},
 		{codec.Message{ToUserName: "gh_a", FromUserName: "oU", CreateTime: 1714112400, MsgType: "event", Event: "subscribe_msg_popup_event"},
-			"e:gh_a:oU:1714112400:subscribe_msg_popup_event"},
-		{codec.Message{FromUserName: "oU", CreateTime: -5, MsgType: "event"}, "e::oU:-5:"},
+			"e:72cc90a94db36b1695d3368187dcd4ba"},
+		{popup, "e:d8f1e6100d758e8ec7e1c559094413ac"},
+		{codec.Message{FromUserName: "oU", CreateTime: -5, MsgType: "event"}, "e:cf63c6e6a27d0607151dba52873934e3"},
 		{codec.Message{ToUserName: "gh_a", MsgType: "event", Event: "x"}, ""},
 		{codec.Message{}, ""},
 	}
 	for _, tt := range tests {
 		if got := DefaultDedupeKey(&tt.msg); got != tt.want {
 			t.Errorf("DefaultDedupeKey(%+v) = %q, want %q", tt.msg, got, tt.want)
+		}
+	}
+}
+
+// TestDefaultDedupeKeyDistinguishesPushes checks that pushes which differ
+// in any keyed field, or only in where one field ends and the next
+// begins, get different keys, and that equal pushes get equal keys.
+func TestDefaultDedupeKeyDistinguishesPushes(t *testing.T) {
+	ev := func(to, from string, ct int64, event string, items ...codec.SubscribeItem) codec.Message {
+		return codec.Message{ToUserName: to, FromUserName: from, CreateTime: ct, MsgType: "event", Event: event, Items: items}
+	}
+	item := func(tmpl, status, msgID string, code int64) codec.SubscribeItem {
+		return codec.SubscribeItem{TemplateID: tmpl, Status: status, MsgID: msgID, ErrorCode: code}
+	}
+	const popup, sent = "subscribe_msg_popup_event", "subscribe_msg_sent_event"
+	pairs := []struct {
+		name string
+		a, b codec.Message
+	}{
+		{"field boundary", ev("a", "b", 1, "2:x"), ev("a", "b:1", 2, "x")},
+		{"to/from boundary", ev("a:b", "c", 1, "x"), ev("a", "b:c", 1, "x")},
+		{"same-second popups, other template", ev("gh", "oU", 1, popup, item("T1", "accept", "", 0)),
+			ev("gh", "oU", 1, popup, item("T2", "accept", "", 0))},
+		{"same template, other status", ev("gh", "oU", 1, popup, item("T1", "accept", "", 0)),
+			ev("gh", "oU", 1, popup, item("T1", "reject", "", 0))},
+		{"same-second sent events, other MsgID", ev("gh", "oU", 1, sent, item("T1", "", "1001", 10005)),
+			ev("gh", "oU", 1, sent, item("T1", "", "1002", 10005))},
+		{"other ErrorCode", ev("gh", "oU", 1, sent, item("T1", "", "1001", 0)),
+			ev("gh", "oU", 1, sent, item("T1", "", "1001", 10005))},
+		{"item boundary", ev("gh", "oU", 1, popup, item("T1", "acc", "", 0)),
+			ev("gh", "oU", 1, popup, item("T1a", "cc", "", 0))},
+		{"one item or two", ev("gh", "oU", 1, popup, item("T1", "accept", "", 0)),
+			ev("gh", "oU", 1, popup, item("T1", "accept", "", 0), item("T1", "accept", "", 0))},
+		{"other mini-program", ev("gh_a", "oU", 1, popup), ev("gh_b", "oU", 1, popup)},
+	}
+	for _, p := range pairs {
+		ka, kb := DefaultDedupeKey(&p.a), DefaultDedupeKey(&p.b)
+		if ka == kb {
+			t.Errorf("%s: both keyed %q", p.name, ka)
+		}
+		a2 := p.a
+		a2.Items = append([]codec.SubscribeItem(nil), p.a.Items...)
+		// A retry carries the same content; PopupScene and ErrorStatus
+		// are not part of the key.
+		for i := range a2.Items {
+			a2.Items[i].PopupScene, a2.Items[i].ErrorStatus = 1, "retry"
+		}
+		if k := DefaultDedupeKey(&a2); k != ka {
+			t.Errorf("%s: a retry is keyed %q, the push %q", p.name, k, ka)
 		}
 	}
 }

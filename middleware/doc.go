@@ -16,10 +16,13 @@
 //     sees one signed URL can post another body under it until the replay
 //     window closes. Use safe mode where that matters.
 //  2. Replay window. The timestamp must be within ReplayWindow of the clock
-//     (5 minutes by default).
+//     (5 minutes by default). The dedupe record of a push outlives the
+//     window (see Config.DedupeTTL), so a captured push cannot be replayed;
+//     with NoReplayCheck it can, once its record expires.
 //  3. Decoding, from XML or JSON, detected from the body.
 //  4. Deduplication. The push is claimed in the DedupeStore under
-//     DefaultDedupeKey (or Config.DedupeKey). A retry of a push handled
+//     DefaultDedupeKey (or Config.DedupeKey): a message's MsgID, or an
+//     event's sender, time, name and subscription items. A retry of a push handled
 //     successfully is answered "success" without running hooks; a retry
 //     arriving while the first delivery is still running is answered 503,
 //     so WeChat tries again later; a push whose hooks failed is released,
@@ -39,8 +42,14 @@
 //
 // ModePlaintext accepts only plaintext pushes; ModeSafe only encrypted
 // ones; ModeCompatible both, handling a push as encrypted exactly when its
-// query says encrypt_type=aes. The zero Mode is ModeCompatible when an
-// EncodingAESKey is configured and ModePlaintext otherwise.
+// query says encrypt_type=aes. The zero Mode is ModeSafe when an
+// EncodingAESKey is configured and ModePlaintext otherwise: WeChat's
+// compatible mode marks its encrypted pushes encrypt_type=aes, which safe
+// mode handles. ModeCompatible must be chosen explicitly, and it accepts
+// plaintext pushes whose body no signature covers, the same exposure as
+// plaintext mode. In safe mode a correctly signed plaintext push is
+// answered 400 and logged at warning level, with a hint to set
+// ModeCompatible if WeChat really sends unencrypted pushes.
 //
 // # Statuses
 //
@@ -81,9 +90,11 @@
 //     user's grant, and refunding one it did not use would let the
 //     sender send a message the user never allowed.
 //
-// Each item is claimed under its own dedupe key ("grant:" + push key + ":"
-// + template id) and marked done as soon as the store took it, so a retry
-// after a failed hook runs the hooks again but never counts a grant twice.
+// Each item is claimed under its own dedupe key (derived from
+// DefaultDedupeKey and the template id, whatever Config.DedupeKey returns)
+// and marked done as soon as the store took it, so a retry after a failed
+// hook runs the hooks again but never counts a grant twice. A push listing
+// more than MaxItems subscription items is refused (400).
 //
 // # Async mode
 //

@@ -28,6 +28,7 @@ type Endpoint struct {
 	dedupeTTL   time.Duration
 	dedupeLease time.Duration
 	dedupeKey   func(*codec.Message) string
+	customKey   bool  // Config.DedupeKey was set
 	window      int64 // seconds; < 0 disables the check
 	now         func() time.Time
 	clock       func() time.Time // Config.Now, nil for the real clock
@@ -67,7 +68,7 @@ func New(cfg Config) (*Endpoint, error) {
 	if e.mode == 0 {
 		e.mode = ModePlaintext
 		if cfg.EncodingAESKey != "" {
-			e.mode = ModeCompatible
+			e.mode = ModeSafe
 		}
 	}
 	switch e.mode {
@@ -113,21 +114,33 @@ func New(cfg Config) (*Endpoint, error) {
 	} else if e.hookTimeout < 0 || e.hookTimeout >= MaxHookTimeout {
 		return nil, fmt.Errorf("%w: HookTimeout must be between 0 and %v", ErrConfig, MaxHookTimeout)
 	}
-	if e.dedupeTTL == 0 {
-		e.dedupeTTL = DefaultDedupeTTL
-	} else if e.dedupeTTL < 0 {
-		return nil, fmt.Errorf("%w: DedupeTTL is negative", ErrConfig)
-	}
 	if e.dedupeLease == 0 {
 		e.dedupeLease = e.hookTimeout + 2*time.Second
 	} else if e.dedupeLease < 0 {
 		return nil, fmt.Errorf("%w: DedupeLease is negative", ErrConfig)
+	}
+	// A push is accepted while its timestamp is within the window, which
+	// spans 2×ReplayWindow; it must be remembered at least that long
+	// after its claim, or a captured push could be replayed.
+	minTTL := time.Duration(0)
+	if e.window >= 0 {
+		minTTL = 2*time.Duration(e.window)*time.Second + e.dedupeLease
+	}
+	switch {
+	case e.dedupeTTL < 0:
+		return nil, fmt.Errorf("%w: DedupeTTL is negative", ErrConfig)
+	case e.dedupeTTL == 0:
+		e.dedupeTTL = max(DefaultDedupeTTL, minTTL)
+	case e.dedupeTTL < minTTL:
+		return nil, fmt.Errorf("%w: DedupeTTL must be at least 2×ReplayWindow + DedupeLease (%v)", ErrConfig, minTTL)
 	}
 	if e.dedupe == nil {
 		e.dedupe = memory.NewDedupe()
 	}
 	if e.dedupeKey == nil {
 		e.dedupeKey = DefaultDedupeKey
+	} else {
+		e.customKey = true
 	}
 	if e.now == nil {
 		e.now = time.Now

@@ -3,6 +3,7 @@ package middleware
 import (
 	"context"
 	"net/http"
+	"strconv"
 
 	"github.com/wxsub/wxsub/codec"
 	"github.com/wxsub/wxsub/store"
@@ -19,8 +20,7 @@ const (
 )
 
 // action decides what one item of a popup or change event does.
-func (e *Endpoint) action(event string, it codec.SubscribeItem) grantAction {
-	longTerm := e.longTerm != nil && e.longTerm(it.TemplateID)
+func action(event string, it codec.SubscribeItem, longTerm bool) grantAction {
 	accepted := it.Status == codec.StatusAccept || it.Status == codec.StatusAcceptWithAudio
 	switch event {
 	case codec.EventSubscribePopup:
@@ -61,13 +61,17 @@ func (e *Endpoint) book(ctx *deadlineCtx, msg *codec.Message, key string) (Respo
 		if it.TemplateID == "" {
 			continue
 		}
-		act := e.action(msg.Event, it)
+		longTerm, ok := e.isLongTerm(ctx, it.TemplateID)
+		if !ok {
+			return reject(http.StatusInternalServerError, ReasonHookFailed), false
+		}
+		act := action(msg.Event, it, longTerm)
 		if act == grantNone {
 			continue
 		}
 		var itemKey string
 		if key != "" {
-			itemKey = "grant:" + key + ":" + it.TemplateID
+			itemKey = grantKey(key, it.TemplateID)
 			state, err := e.dedupe.Begin(ctx, itemKey, e.dedupeLease)
 			if err != nil {
 				e.log.ErrorContext(ctx, "wxsub: dedupe store failed", "key", itemKey, "err", err)
@@ -101,6 +105,12 @@ func (e *Endpoint) book(ctx *deadlineCtx, msg *codec.Message, key string) (Respo
 		}
 	}
 	return Response{}, true
+}
+
+// grantKey is the dedupe key of one grant item of the push keyed pushKey.
+// The length prefix keeps the template id from running into the push's key.
+func grantKey(pushKey, templateID string) string {
+	return "grant:" + strconv.Itoa(len(pushKey)) + ":" + pushKey + ":" + templateID
 }
 
 func (e *Endpoint) apply(ctx context.Context, act grantAction, openID, templateID string) error {

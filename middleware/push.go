@@ -42,14 +42,26 @@ func (e *Endpoint) handle(parent context.Context, p *push, now time.Time, encryp
 	}
 	ctx.start(e.watch, parent, now, e.hookTimeout, c)
 
-	key := e.dedupeKey(msg)
+	key, ok := e.keyOf(ctx, msg)
+	if !ok {
+		e.gate.leave()
+		e.release(ctx, c)
+		return reject(http.StatusInternalServerError, ReasonHookFailed)
+	}
 	if resp, ok := e.claim(ctx, key); !ok {
 		e.gate.leave()
 		e.release(ctx, c)
 		return resp
 	}
 	if e.grants != nil {
-		if resp, ok := e.book(ctx, msg, key); !ok {
+		// Grant claims always use the default key: an override that
+		// returns "" (or merges pushes) must not let a retry book a
+		// grant twice.
+		grantKey := key
+		if e.customKey {
+			grantKey = DefaultDedupeKey(msg)
+		}
+		if resp, ok := e.book(ctx, msg, grantKey); !ok {
 			e.abort(ctx, key)
 			e.gate.leave()
 			e.release(ctx, c)
@@ -121,6 +133,9 @@ func (e *Endpoint) finish(ctx *deadlineCtx, key string, hookErr error) {
 		e.abort(ctx, key)
 		return
 	}
+	if e.leaseEnded(ctx, key, "done") {
+		return
+	}
 	sctx, cancel := e.storeContext(ctx)
 	defer cancel()
 	if err := e.dedupe.Done(sctx, key, e.dedupeTTL); err != nil {
@@ -130,7 +145,7 @@ func (e *Endpoint) finish(ctx *deadlineCtx, key string, hookErr error) {
 
 // abort drops the claim on key so that the next delivery runs again.
 func (e *Endpoint) abort(ctx *deadlineCtx, key string) {
-	if key == "" {
+	if key == "" || e.leaseEnded(ctx, key, "abort") {
 		return
 	}
 	sctx, cancel := e.storeContext(ctx)
@@ -138,6 +153,20 @@ func (e *Endpoint) abort(ctx *deadlineCtx, key string) {
 	if err := e.dedupe.Abort(sctx, key); err != nil {
 		e.log.ErrorContext(sctx, "wxsub: dedupe store failed to drop a claim", "key", key, "err", err)
 	}
+}
+
+// leaseEnded reports whether the claim on key may have ended: DedupeLease
+// has passed since the push began, so another delivery may hold the key
+// now, and recording this delivery's outcome (op) would drop or overwrite
+// its claim. The store has no owner to check, so the outcome is skipped
+// and logged: the key is left to the newer delivery, or to expire.
+func (e *Endpoint) leaseEnded(ctx *deadlineCtx, key, op string) bool {
+	if time.Since(ctx.begun) < e.dedupeLease {
+		return false
+	}
+	e.log.WarnContext(ctx, "wxsub: claim lease expired before the push finished; its outcome is not recorded",
+		"key", key, "op", op, "lease", e.dedupeLease)
+	return true
 }
 
 // storeContext is the context for recording an outcome: the push's own

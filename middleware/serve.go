@@ -43,6 +43,9 @@ func (e *Endpoint) serveCheck(req Request) Response {
 	if q.echostr == "" {
 		return e.refuse(http.StatusBadRequest, ReasonMissingEchostr)
 	}
+	if !validEchostr(q.echostr) {
+		return e.refuse(http.StatusBadRequest, ReasonBadEchostr)
+	}
 	return Response{Status: http.StatusOK, ContentType: ContentTypeText, Body: []byte(q.echostr)}
 }
 
@@ -64,7 +67,7 @@ func (e *Endpoint) servePush(ctx context.Context, req Request) Response {
 	case encrypted && e.cipher == nil:
 		return e.refuse(http.StatusBadRequest, ReasonNoKey)
 	case !encrypted && e.mode == ModeSafe:
-		return e.refuse(http.StatusBadRequest, ReasonPlaintextRefuse)
+		return e.refusePlaintext(q)
 	}
 	sig := q.signature
 	if encrypted {
@@ -88,6 +91,9 @@ func (e *Endpoint) servePush(ctx context.Context, req Request) Response {
 		p := newPush()
 		if err := codec.Decode(req.Body, &p.msg); err != nil {
 			return e.refuse(http.StatusBadRequest, ReasonMalformedBody)
+		}
+		if !e.itemsWithinLimit(&p.msg) {
+			return reject(http.StatusBadRequest, ReasonTooManyItems)
 		}
 		return e.handle(ctx, p, now, false)
 	}
@@ -120,6 +126,9 @@ func (e *Endpoint) servePush(ctx context.Context, req Request) Response {
 	}
 	if env.ToUserName != "" && p.msg.ToUserName != "" && env.ToUserName != p.msg.ToUserName {
 		return e.refuse(http.StatusBadRequest, ReasonToUserName)
+	}
+	if !e.itemsWithinLimit(&p.msg) {
+		return reject(http.StatusBadRequest, ReasonTooManyItems)
 	}
 	return e.handle(ctx, p, now, true)
 }

@@ -263,10 +263,7 @@ func TestCompatibleMode(t *testing.T) {
 		contents = append(contents, m.Content)
 		return nil
 	}))
-	e := newEndpoint(t, Config{Mux: mux, EncodingAESKey: aesKey, AppID: appID})
-	if e.Mode() != ModeCompatible {
-		t.Fatalf("zero Mode with a key = %v, want compatible", e.Mode())
-	}
+	e := newEndpoint(t, Config{Mux: mux, EncodingAESKey: aesKey, AppID: appID, Mode: ModeCompatible})
 	// Plaintext: the signature alone.
 	checkResponse(t, "plaintext", e.Serve(context.Background(), plainPush(textXML("1", "plain"))), 200, "success")
 	// Encrypted: the compatible body carries plaintext fields and Encrypt;
@@ -301,7 +298,7 @@ func TestHookErrorAndPanic(t *testing.T) {
 	checkResponse(t, "panic", e.Serve(context.Background(), plainPush(textXML("2", "panic"))), 500, ReasonHookFailed)
 	checkResponse(t, "fine", e.Serve(context.Background(), plainPush(textXML("3", "ok"))), 200, "success")
 	out := lb.String()
-	for _, want := range []string{"database down", "hook panicked", "assignment to entry in nil map", "stack=", "serve_test.go", "key=m:" + ghID + ":2"} {
+	for _, want := range []string{"database down", "hook panicked", "assignment to entry in nil map", "stack=", "serve_test.go", "key=m:15:" + ghID + ":2"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("log lacks %q:\n%s", want, out)
 		}

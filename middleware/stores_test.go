@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wxsub/wxsub/codec"
 	"github.com/wxsub/wxsub/handlers"
 	"github.com/wxsub/wxsub/store"
 	"github.com/wxsub/wxsub/store/memory"
@@ -78,7 +79,9 @@ func TestGrantItemInFlight(t *testing.T) {
 	e := newEndpoint(t, Config{Grants: mem, Dedupe: mem})
 	push := plainPush(popupXML(openID, now, [2]string{"T1", "accept"}))
 	// Another delivery holds the grant's claim (and has not finished).
-	key := "grant:e:" + ghID + ":" + openID + ":1714112445:subscribe_msg_popup_event:T1"
+	var msg codec.Message
+	mustOK(t, codec.Decode(push.Body, &msg))
+	key := grantKey(DefaultDedupeKey(&msg), "T1")
 	if st, err := mem.Begin(context.Background(), key, time.Minute); err != nil || st != store.DedupeNew {
 		t.Fatalf("Begin = %v, %v", st, err)
 	}

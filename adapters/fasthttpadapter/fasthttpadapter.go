@@ -11,6 +11,9 @@ package fasthttpadapter
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
+	"sync"
 
 	"github.com/valyala/fasthttp"
 
@@ -21,29 +24,89 @@ import (
 // with no values and no cancellation of its own (a fasthttp.RequestCtx
 // must not outlive its handler, so it is not used as one).
 //
-// fasthttp reads the whole body before calling a handler; set the
-// server's MaxRequestBodySize near e.MaxBodyBytes() to bound that read.
+// A body fasthttp has read whole is passed as it is; the Endpoint refuses
+// one over e.MaxBodyBytes(). Set the server's MaxRequestBodySize near that
+// limit, since fasthttp reads up to it before calling a handler. With the
+// server's StreamRequestBody option, the handler reads at most
+// e.MaxBodyBytes()+1 bytes of the stream, so a larger body costs no more
+// than that before it is refused.
 func New(e *middleware.Endpoint) fasthttp.RequestHandler {
+	h := NewHandler(e)
 	return func(fctx *fasthttp.RequestCtx) {
-		Serve(context.Background(), e, fctx)
+		h.Serve(context.Background(), fctx)
 	}
 }
 
-// Serve answers fctx with e, handing ctx to the Endpoint as the push's
-// context. It is New's handler, for frameworks built on fasthttp such as
-// Fiber (see package fiberadapter).
-func Serve(ctx context.Context, e *middleware.Endpoint, fctx *fasthttp.RequestCtx) {
+// Handler carries fasthttp requests to an Endpoint and its answers back.
+// It is New's handler with the push's context left to the caller, for
+// frameworks built on fasthttp such as Fiber (see package fiberadapter).
+// It is safe for concurrent use.
+type Handler struct {
+	e     *middleware.Endpoint
+	limit int64
+	// buffers recycles the buffers streamed bodies are read into: Serve
+	// keeps nothing of a body.
+	buffers sync.Pool
+}
+
+// NewHandler returns a Handler serving e.
+func NewHandler(e *middleware.Endpoint) *Handler {
+	h := &Handler{e: e, limit: e.MaxBodyBytes() + 1}
+	h.buffers.New = func() any { b := make([]byte, 0, 4096); return &b }
+	return h
+}
+
+// maxPooled is the largest body buffer kept for reuse. Pushes are a few
+// KiB; an occasional large one should not pin its buffer.
+const maxPooled = 64 << 10
+
+// Serve answers fctx with the Endpoint, handing ctx to it as the push's
+// context.
+func (h *Handler) Serve(ctx context.Context, fctx *fasthttp.RequestCtx) {
 	req := middleware.Request{
 		Method:   method(fctx),
 		RawQuery: rawQuery(fctx.RequestURI()),
 	}
 	if fctx.IsPost() {
-		req.Body = fctx.PostBody()
+		if stream := fctx.RequestBodyStream(); stream != nil {
+			buf := h.buffers.Get().(*[]byte)
+			defer func() {
+				if cap(*buf) <= maxPooled {
+					h.buffers.Put(buf)
+				}
+			}()
+			body, err := readAtMost(io.LimitReader(stream, h.limit), (*buf)[:0])
+			*buf = body
+			if err != nil {
+				fctx.Error("cannot read body", fasthttp.StatusBadRequest)
+				return
+			}
+			req.Body = body
+		} else {
+			req.Body = fctx.PostBody()
+		}
 	}
-	resp := e.Serve(ctx, req)
+	resp := h.e.Serve(ctx, req)
 	fctx.SetStatusCode(resp.Status)
 	fctx.SetContentType(resp.ContentType)
 	fctx.SetBody(resp.Body)
+}
+
+// readAtMost appends all of r (which the caller limits) to buf.
+func readAtMost(r io.Reader, buf []byte) ([]byte, error) {
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if errors.Is(err, io.EOF) {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
 }
 
 // method returns the request method, without allocating for GET and POST.

@@ -65,3 +65,42 @@ func TestMethod(t *testing.T) {
 		}
 	}
 }
+
+// With StreamRequestBody, fasthttp hands over a body larger than its own
+// limit as a stream; the adapter must not read all of it.
+func TestStreamedBodyReadUpToLimit(t *testing.T) {
+	e := adaptertest.NewRoutes(t)[adaptertest.PathPlain]
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &fasthttp.Server{Handler: New(e), StreamRequestBody: true, MaxRequestBodySize: 64 << 10}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Shutdown() })
+	adaptertest.CheckStreamedBodyLimit(t, ln.Addr().String())
+}
+
+// Streamed bodies are served like any other: the shared table through a
+// server that hands every body over as a stream (with StreamRequestBody,
+// fasthttp does so whatever its size).
+func TestSharedTableStreamed(t *testing.T) {
+	handlers := map[string]fasthttp.RequestHandler{}
+	for path, e := range adaptertest.NewRoutes(t) {
+		handlers[path] = New(e)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &fasthttp.Server{StreamRequestBody: true, MaxRequestBodySize: 1 << 10, Handler: func(ctx *fasthttp.RequestCtx) {
+		h, ok := handlers[string(ctx.Path())]
+		if !ok {
+			ctx.NotFound()
+			return
+		}
+		h(ctx)
+	}}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Shutdown() })
+	adaptertest.RunCases(t, "http://"+ln.Addr().String(), adaptertest.StreamedCases(t))
+}

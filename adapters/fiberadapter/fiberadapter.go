@@ -37,7 +37,9 @@ var ConfigDefault = Config{
 }
 
 // New returns a fiber.Handler serving config's Endpoint. Hooks get the
-// request's c.UserContext(). Like Fiber's own middleware, New panics when
+// request's c.UserContext(). With the app's StreamRequestBody option, at
+// most Endpoint.MaxBodyBytes()+1 bytes of a streamed body are read (see
+// fasthttpadapter.New); otherwise set the app's BodyLimit near that limit. Like Fiber's own middleware, New panics when
 // the config lacks what it requires (an Endpoint): that is a programming
 // error found at startup, never a reaction to a request.
 func New(config ...Config) fiber.Handler {
@@ -48,12 +50,12 @@ func New(config ...Config) fiber.Handler {
 	if cfg.Endpoint == nil {
 		panic("wxsub/fiberadapter: Config.Endpoint is required")
 	}
-	e, next := cfg.Endpoint, cfg.Next
+	h, next := fasthttpadapter.NewHandler(cfg.Endpoint), cfg.Next
 	return func(c *fiber.Ctx) error {
 		if next != nil && next(c) {
 			return c.Next()
 		}
-		fasthttpadapter.Serve(c.UserContext(), e, c.Context())
+		h.Serve(c.UserContext(), c.Context())
 		return nil
 	}
 }

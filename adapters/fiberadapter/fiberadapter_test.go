@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,4 +112,23 @@ func TestNewWithoutEndpointPanics(t *testing.T) {
 			New(cfg...)
 		}()
 	}
+}
+
+// With StreamRequestBody, Fiber (fasthttp) hands over a body larger than
+// its BodyLimit as a stream; the adapter must not read all of it.
+func TestStreamedBodyReadUpToLimit(t *testing.T) {
+	app := fiber.New(fiber.Config{DisableStartupMessage: true, StreamRequestBody: true, BodyLimit: 64 << 10})
+	app.All(adaptertest.PathPlain, New(Config{Endpoint: adaptertest.NewRoutes(t)[adaptertest.PathPlain]}))
+	adaptertest.CheckStreamedBodyLimit(t, strings.TrimPrefix(listen(t, app), "http://"))
+}
+
+// Streamed bodies are served like any other: the shared table through a
+// server that hands every body over as a stream (with StreamRequestBody,
+// fasthttp does so whatever its size).
+func TestSharedTableStreamed(t *testing.T) {
+	app := fiber.New(fiber.Config{DisableStartupMessage: true, StreamRequestBody: true, BodyLimit: 1 << 10})
+	for path, e := range adaptertest.NewRoutes(t) {
+		app.All(path, New(Config{Endpoint: e}))
+	}
+	adaptertest.RunCases(t, listen(t, app), adaptertest.StreamedCases(t))
 }

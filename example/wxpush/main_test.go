@@ -16,7 +16,10 @@ const aesKey = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 
 func TestRunAgainstARoute(t *testing.T) {
 	grants := memory.New()
-	e, err := middleware.New(middleware.Config{Token: "tok", EncodingAESKey: aesKey, AppID: "wxapp", Grants: grants})
+	// Compatible mode, so that one route takes the plaintext and the
+	// encrypted pushes of the table.
+	e, err := middleware.New(middleware.Config{Token: "tok", EncodingAESKey: aesKey, AppID: "wxapp", Grants: grants,
+		Mode: middleware.ModeCompatible})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -138,7 +138,14 @@ func run(t *testing.T, serve Serve, extra map[string]string, encrypted bool) {
 	c.expect("POST", "/send", "not json", 400, `{"error":`)
 	c.expect("POST", "/send", map[string]any{"template_id": "T1"}, 400, `{"error":`)
 	c.expect("GET", "/grants?openid="+user, nil, 400, `{"error":`)
-	forged, _ := pushtest.New(pushtest.Config{Token: "wrong", Format: codec.JSON})
+	// A forger who knows everything but the token (in safe mode even the
+	// AES key) is still refused by the signature check.
+	forgedCfg := pcfg
+	forgedCfg.Token = "wrong"
+	forged, err := pushtest.New(forgedCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if r, err := forged.Post(ctx, c.http, base+"/wechat/callback", pushtest.Popup(gh, user, now+4, [2]string{"T1", "accept"})); err != nil || r.Status != 403 {
 		t.Fatalf("forged push: %+v %v", r, err)
 	}
