@@ -22,6 +22,7 @@ type Endpoint struct {
 	mode        Mode
 	mux         *handlers.Mux
 	grants      store.GrantStore
+	onceGrants  store.OnceGrantStore // grants, when it can apply changes once
 	longTerm    func(string) bool
 	grantTTL    time.Duration
 	dedupe      store.DedupeStore
@@ -65,6 +66,7 @@ func New(cfg Config) (*Endpoint, error) {
 		hookTimeout: cfg.HookTimeout,
 		log:         cfg.Logger,
 	}
+	e.onceGrants, _ = cfg.Grants.(store.OnceGrantStore)
 	if e.mode == 0 {
 		e.mode = ModePlaintext
 		if cfg.EncodingAESKey != "" {

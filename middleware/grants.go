@@ -9,47 +9,40 @@ import (
 	"github.com/wxsub/wxsub/store"
 )
 
-// grantAction is the change one subscription item makes to the grant store.
-type grantAction uint8
-
-const (
-	grantNone grantAction = iota
-	grantAddOneTime
-	grantSetLongTerm
-	grantRevoke
-)
-
-// action decides what one item of a popup or change event does.
-func action(event string, it codec.SubscribeItem, longTerm bool) grantAction {
+// action decides what one item of a popup or change event does to the
+// grant store (0: nothing).
+func action(event string, it codec.SubscribeItem, longTerm bool) store.GrantChange {
 	accepted := it.Status == codec.StatusAccept || it.Status == codec.StatusAcceptWithAudio
 	switch event {
 	case codec.EventSubscribePopup:
 		switch {
 		case accepted && longTerm:
-			return grantSetLongTerm
+			return store.SetLongTermGrant
 		case accepted:
-			return grantAddOneTime
+			return store.AddOneTimeGrant
 		case it.Status == codec.StatusReject && longTerm:
 			// A reject of a one-time template leaves earlier grants
 			// alone: each one-time grant stands on its own.
-			return grantRevoke
+			return store.RevokeGrant
 		}
 	case codec.EventSubscribeChange:
 		switch {
 		case it.Status == codec.StatusReject:
-			return grantRevoke
+			return store.RevokeGrant
 		case accepted && longTerm:
-			return grantSetLongTerm
+			return store.SetLongTermGrant
 		}
 	}
-	return grantNone
+	return 0
 }
 
-// book applies the grant changes of a subscription event. Each item is
-// claimed under its own dedupe key, marked done once the store call
-// succeeded, so that a retry after a failed hook does not apply it twice.
-// It reports false with the response to send when the push must be
-// retried.
+// book applies the grant changes of a subscription event, each item once
+// under its own key, so that a retry after a failed hook (or a failed store
+// call) does not apply it twice. A store.OnceGrantStore makes each change
+// and records its key in one step. Other stores get a dedupe claim around
+// a plain call, which is exact unless a store reply is lost between the
+// change and its mark. It reports false with the response to send when the
+// push must be retried.
 func (e *Endpoint) book(ctx *deadlineCtx, msg *codec.Message, key string) (Response, bool) {
 	if msg.MsgType != codec.MsgTypeEvent || msg.FromUserName == "" {
 		return Response{}, true
@@ -66,12 +59,22 @@ func (e *Endpoint) book(ctx *deadlineCtx, msg *codec.Message, key string) (Respo
 			return reject(http.StatusInternalServerError, ReasonHookFailed), false
 		}
 		act := action(msg.Event, it, longTerm)
-		if act == grantNone {
+		if act == 0 {
 			continue
 		}
 		var itemKey string
 		if key != "" {
 			itemKey = grantKey(key, it.TemplateID)
+		}
+		if e.onceGrants != nil && itemKey != "" {
+			if _, err := e.onceGrants.ApplyOnce(ctx, itemKey, e.dedupeTTL, msg.FromUserName, it.TemplateID, act, e.grantTTL); err != nil {
+				e.log.ErrorContext(ctx, "wxsub: grant store failed", "openid", msg.FromUserName,
+					"template", it.TemplateID, "err", err)
+				return reject(http.StatusInternalServerError, ReasonStore), false
+			}
+			continue
+		}
+		if itemKey != "" {
 			state, err := e.dedupe.Begin(ctx, itemKey, e.dedupeLease)
 			if err != nil {
 				e.log.ErrorContext(ctx, "wxsub: dedupe store failed", "key", itemKey, "err", err)
@@ -113,14 +116,14 @@ func grantKey(pushKey, templateID string) string {
 	return "grant:" + strconv.Itoa(len(pushKey)) + ":" + pushKey + ":" + templateID
 }
 
-func (e *Endpoint) apply(ctx context.Context, act grantAction, openID, templateID string) error {
+func (e *Endpoint) apply(ctx context.Context, act store.GrantChange, openID, templateID string) error {
 	switch act {
-	case grantAddOneTime:
+	case store.AddOneTimeGrant:
 		_, err := e.grants.AddOneTime(ctx, openID, templateID, 1, e.grantTTL)
 		return err
-	case grantSetLongTerm:
+	case store.SetLongTermGrant:
 		return e.grants.SetLongTerm(ctx, openID, templateID, e.grantTTL)
-	case grantRevoke:
+	case store.RevokeGrant:
 		return e.grants.Revoke(ctx, openID, templateID)
 	}
 	return nil

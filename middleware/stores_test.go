@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -74,9 +75,12 @@ func TestGrantStoreError(t *testing.T) {
 	}
 }
 
+// claimOnly hides ApplyOnce, so the route books through dedupe claims.
+type claimOnly struct{ store.GrantStore }
+
 func TestGrantItemInFlight(t *testing.T) {
 	mem := memory.New()
-	e := newEndpoint(t, Config{Grants: mem, Dedupe: mem})
+	e := newEndpoint(t, Config{Grants: claimOnly{mem}, Dedupe: mem})
 	push := plainPush(popupXML(openID, now, [2]string{"T1", "accept"}))
 	// Another delivery holds the grant's claim (and has not finished).
 	var msg codec.Message
@@ -113,4 +117,39 @@ func contains(s string, subs ...string) bool {
 		}
 	}
 	return true
+}
+
+// lostReplyGrants makes each ApplyOnce change, then reports a lost reply
+// while lose is set: the store changed, the route cannot know it.
+type lostReplyGrants struct {
+	store.OnceGrantStore
+	lose bool
+}
+
+func (g *lostReplyGrants) ApplyOnce(ctx context.Context, opKey string, opTTL time.Duration, openID, templateID string, c store.GrantChange, ttl time.Duration) (bool, error) {
+	applied, err := g.OnceGrantStore.ApplyOnce(ctx, opKey, opTTL, openID, templateID, c, ttl)
+	if err == nil && g.lose {
+		return false, errors.New("connection lost before the reply")
+	}
+	return applied, err
+}
+
+// A grant whose store reply was lost is booked once, however often WeChat
+// retries: ApplyOnce finds its key on the retry.
+func TestGrantBookedOnceWhenTheStoreReplyIsLost(t *testing.T) {
+	mem := memory.New()
+	grants := &lostReplyGrants{OnceGrantStore: mem, lose: true}
+	e := newEndpoint(t, Config{Grants: grants, Dedupe: mem})
+	push := plainPush(popupXML(openID, now, [2]string{"T1", "accept"}, [2]string{"L1", "accept"}))
+	checkResponse(t, "reply lost", e.Serve(context.Background(), push), 500, ReasonStore)
+	grants.lose = false
+	for i := 0; i < 3; i++ {
+		checkResponse(t, "retry", e.Serve(context.Background(), push), 200, "success")
+	}
+	if g := getGrant(t, mem, openID, "T1"); g.Remaining != 1 {
+		t.Errorf("T1 remaining %d after a lost reply and three retries, want 1", g.Remaining)
+	}
+	if g := getGrant(t, mem, openID, "L1"); g.Remaining != 1 {
+		t.Errorf("L1 remaining %d, want 1 (booked on the first retry)", g.Remaining)
+	}
 }

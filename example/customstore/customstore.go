@@ -9,7 +9,11 @@
 // eight methods on top of it, keeping Consume atomic (for SQL, an
 // "UPDATE ... SET n = n - 1 WHERE n > 0 RETURNING generation" in one
 // statement) and giving each record a generation that changes when it is
-// revoked, so a late Refund cannot bring a withdrawn grant back.
+// revoked, so a late Refund cannot bring a withdrawn grant back. Add
+// ApplyOnce (store.OnceGrantStore) too, checking an operation key and
+// making the change in one transaction, and the callback route books each
+// grant exactly once even when a reply is lost. (Audited does not forward
+// ApplyOnce, so a route using it falls back to dedupe claims.)
 package customstore
 
 import (

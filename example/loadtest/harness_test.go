@@ -34,6 +34,8 @@ func appEnv(wechat *sendertest.Server, redisAddr string) map[string]string {
 	env := map[string]string{
 		"WECHAT_APPID": wechat.AppID, "WECHAT_SECRET": wechat.Secret, "WECHAT_TOKEN": token,
 		"WECHAT_AES_KEY": aesKey, "WECHAT_API_BASE": wechat.URL, "WECHAT_LONG_TERM_TEMPLATES": "LT1",
+		// The mix sends plaintext and encrypted pushes to one route.
+		"WECHAT_MODE": "compatible",
 	}
 	if redisAddr != "" {
 		env["REDIS_URL"] = "redis://" + redisAddr + "/0"

@@ -18,19 +18,19 @@ import (
 // Redis is killed mid-command.
 var errLostReply = errors.New("loadtest: connection lost before the reply")
 
-// lossyGrants applies AddOneTime and then, while lose is set, reports
-// errLostReply, as a Redis killed after running the script would.
+// lossyGrants makes its grant changes and then, while lose is set,
+// reports errLostReply, as a Redis killed after running the script would.
 type lossyGrants struct {
-	store.GrantStore
+	store.OnceGrantStore
 	lose atomic.Bool
 }
 
-func (g *lossyGrants) AddOneTime(ctx context.Context, openID, templateID string, n int64, ttl time.Duration) (int64, error) {
-	got, err := g.GrantStore.AddOneTime(ctx, openID, templateID, n, ttl)
+func (g *lossyGrants) ApplyOnce(ctx context.Context, opKey string, opTTL time.Duration, openID, templateID string, c store.GrantChange, ttl time.Duration) (bool, error) {
+	applied, err := g.OnceGrantStore.ApplyOnce(ctx, opKey, opTTL, openID, templateID, c, ttl)
 	if err == nil && g.lose.Load() {
-		return 0, errLostReply
+		return false, errLostReply
 	}
-	return got, err
+	return applied, err
 }
 
 // flakyDedupe fails Done while fail is set, as a Redis that went away
@@ -51,12 +51,12 @@ func (d *flakyDedupe) Done(ctx context.Context, key string, ttl time.Duration) e
 // TestRedisOutage catches now and then: a popup accept whose grant reached
 // the store, but whose push failed (the store's answer was lost, or the
 // push could not be marked handled), must not add a second grant when
-// WeChat retries it. Both cases fail today: the middleware books a grant
-// and marks it booked in two separate store calls, so a failure between
-// them makes the retry book it again. (In the second case the first
+// WeChat retries it. The route books grants with store.OnceGrantStore,
+// whose ApplyOnce makes the change and records its key in one step, so
+// the retry finds the key and adds nothing. (In the second case the first
 // delivery is even answered 200; a duplicate delivery, which WeChat sends
-// when an answer is late or lost, books the grant again once the claim's
-// lease runs out.)
+// when an answer is late or lost, runs again once the claim's lease runs
+// out, and must still add nothing.)
 func TestGrantBookedOnceAfterLostReply(t *testing.T) {
 	gate(t)
 	for _, tc := range []struct {
@@ -68,7 +68,7 @@ func TestGrantBookedOnceAfterLostReply(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			mem := memory.New()
-			grants := &lossyGrants{GrantStore: mem}
+			grants := &lossyGrants{OnceGrantStore: mem}
 			dedupe := &flakyDedupe{DedupeStore: mem}
 			e, err := middleware.New(middleware.Config{
 				Token: token, Grants: grants, Dedupe: dedupe,

@@ -83,6 +83,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if cfg.NoReplayCheck {
 		mcfg.ReplayWindow = middleware.NoReplayCheck
 	}
+	switch cfg.Mode {
+	case "plaintext":
+		mcfg.Mode = middleware.ModePlaintext
+	case "compatible":
+		mcfg.Mode = middleware.ModeCompatible
+	case "safe":
+		mcfg.Mode = middleware.ModeSafe
+	}
 	if a.Endpoint, err = middleware.New(mcfg); err != nil {
 		a.Close(ctx)
 		return nil, err

@@ -23,6 +23,9 @@ type Config struct {
 	StableToken   bool          // WECHAT_STABLE_TOKEN=1
 	ReplayWindow  time.Duration // WECHAT_REPLAY_WINDOW (default 5m; 0 disables)
 	NoReplayCheck bool          // set when WECHAT_REPLAY_WINDOW is 0
+	// Mode is WECHAT_MODE: "plaintext", "compatible", "safe", or "" for
+	// the route's default (safe with an AES key, plaintext without).
+	Mode string
 }
 
 // DefaultAPIBase is the real WeChat API, used when WECHAT_API_BASE is unset.
@@ -74,6 +77,19 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		c.StableToken = true
 	default:
 		return Config{}, fmt.Errorf("WECHAT_STABLE_TOKEN must be 1 or 0, got %q", v)
+	}
+	switch c.Mode = strings.TrimSpace(getenv("WECHAT_MODE")); c.Mode {
+	case "":
+	case "compatible", "safe":
+		if c.AESKey == "" {
+			return Config{}, fmt.Errorf("WECHAT_MODE=%s needs WECHAT_AES_KEY", c.Mode)
+		}
+	case "plaintext":
+		if c.AESKey != "" {
+			return Config{}, errors.New("WECHAT_MODE=plaintext with WECHAT_AES_KEY set: unset one of them")
+		}
+	default:
+		return Config{}, fmt.Errorf("WECHAT_MODE must be plaintext, compatible or safe, got %q", c.Mode)
 	}
 	if v := strings.TrimSpace(getenv("WECHAT_REPLAY_WINDOW")); v != "" {
 		d, err := time.ParseDuration(v)

@@ -38,12 +38,13 @@ func TestLoadConfigValues(t *testing.T) {
 	env["WECHAT_LONG_TERM_TEMPLATES"] = " t1, ,t2 "
 	env["WECHAT_STABLE_TOKEN"] = "1"
 	env["WECHAT_REPLAY_WINDOW"] = "0"
+	env["WECHAT_MODE"] = "compatible"
 	c, err := LoadConfig(envOf(env))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.APIBase != "http://127.0.0.1:9000" || c.Addr != "127.0.0.1:0" || !c.StableToken ||
-		!c.NoReplayCheck || c.ReplayWindow != 0 || strings.Join(c.LongTerm, "|") != "t1|t2" {
+		!c.NoReplayCheck || c.ReplayWindow != 0 || strings.Join(c.LongTerm, "|") != "t1|t2" || c.Mode != "compatible" {
 		t.Fatalf("values: %+v", c)
 	}
 }
@@ -61,6 +62,8 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 		{"WECHAT_STABLE_TOKEN", "yes", "WECHAT_STABLE_TOKEN"},
 		{"WECHAT_REPLAY_WINDOW", "5 minutes", "WECHAT_REPLAY_WINDOW"},
 		{"WECHAT_REPLAY_WINDOW", "-1m", "WECHAT_REPLAY_WINDOW"},
+		{"WECHAT_MODE", "secure", "WECHAT_MODE"},
+		{"WECHAT_MODE", "safe", "WECHAT_MODE"}, // no AES key in the base env
 	} {
 		env := baseEnv()
 		env[tc.key] = tc.value
