@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wxsub/wxsub/internal/redistest"
 	"github.com/wxsub/wxsub/sender/sendertest"
 )
 
@@ -29,7 +30,7 @@ func TestRedisOutage(t *testing.T) {
 func outage(t *testing.T, f form, fw string) {
 	wechat := sendertest.NewServer()
 	t.Cleanup(wechat.Close)
-	redis := startDurableRedis(t)
+	redis := redistest.StartDurableServer(t)
 	logs := newLogCounter()
 	a, base := startApp(t, fw, appEnv(wechat, redis.Addr()), logs)
 	run := fmt.Sprintf("out%d", time.Now().UnixNano())

@@ -110,10 +110,26 @@ type Server struct {
 	bin  string
 	port int
 	cmd  *exec.Cmd
+	// dir, when set, holds an append-only file synced on every write, so
+	// the data survives Stop (a SIGKILL) and the next Start.
+	dir string
 }
 
 // StartServer starts a private redis-server and stops it when the test ends.
 func StartServer(t testing.TB) *Server {
+	t.Helper()
+	return startServer(t, "")
+}
+
+// StartDurableServer is StartServer for a server that keeps its data across
+// Stop and Start, in the test's temporary directory: for tests that must
+// tell "applied once" from "forgotten by the restart".
+func StartDurableServer(t testing.TB) *Server {
+	t.Helper()
+	return startServer(t, t.TempDir())
+}
+
+func startServer(t testing.TB, dir string) *Server {
 	t.Helper()
 	bin := os.Getenv(ServerEnv)
 	if bin == "" {
@@ -128,7 +144,7 @@ func StartServer(t testing.TB) *Server {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	_ = l.Close()
-	s := &Server{t: t, bin: bin, port: port}
+	s := &Server{t: t, bin: bin, port: port, dir: dir}
 	s.Start()
 	t.Cleanup(s.Stop)
 	return s
@@ -143,15 +159,20 @@ func (s *Server) Start() {
 	if s.cmd != nil {
 		return
 	}
-	cmd := exec.Command(s.bin, "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", os.TempDir())
+	args := []string{"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--save", "",
+		"--appendonly", "no", "--dir", os.TempDir()}
+	if s.dir != "" {
+		args = []string{"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--save", "",
+			"--appendonly", "yes", "--appendfsync", "always", "--dir", s.dir}
+	}
+	cmd := exec.Command(s.bin, args...)
 	if err := cmd.Start(); err != nil {
 		s.t.Fatalf("redistest: starting %s: %v", s.bin, err)
 	}
 	s.cmd = cmd
 	c := redis.NewClient(&redis.Options{Addr: s.Addr(), MaxRetries: -1})
 	defer c.Close()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 		err := c.Ping(ctx).Err()

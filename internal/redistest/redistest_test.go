@@ -54,3 +54,18 @@ func TestServerStopStart(t *testing.T) {
 		t.Fatalf("PING after restart: %v", err)
 	}
 }
+
+func TestDurableServerKeepsDataAcrossRestart(t *testing.T) {
+	s := StartDurableServer(t)
+	c := redis.NewClient(&redis.Options{Addr: s.Addr(), MaxRetries: -1})
+	defer c.Close()
+	ctx := context.Background()
+	if err := c.Set(ctx, "k", "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	s.Stop()
+	s.Start()
+	if v, err := c.Get(ctx, "k").Result(); err != nil || v != "v" {
+		t.Fatalf("after a restart: %q, %v; want \"v\"", v, err)
+	}
+}
