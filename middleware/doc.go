@@ -59,7 +59,8 @@
 //	400                  malformed query or body, bad ciphertext or padding,
 //	                     wrong appid or ToUserName, unsupported
 //	                     encrypt_type, encrypted push without a key,
-//	                     plaintext push in safe mode, GET without echostr
+//	                     plaintext push in safe mode, GET without a
+//	                     token-like echostr, more than MaxItems items
 //	401                  signature, timestamp or nonce missing
 //	403                  wrong signature or msg_signature, or a timestamp
 //	                     outside the replay window ("stale timestamp")
