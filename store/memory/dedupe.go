@@ -102,11 +102,8 @@ func (d *Dedupe) Begin(ctx context.Context, key string, lease time.Duration) (st
 	if err := ctxErr(ctx); err != nil {
 		return 0, err
 	}
-	if key == "" {
-		return 0, invalid("empty dedupe key")
-	}
-	if lease <= 0 {
-		return 0, invalid("lease %v, want a positive duration", lease)
+	if err := store.CheckKeyTTL("dedupe", key, lease); err != nil {
+		return 0, err
 	}
 	h, s := d.locate(key)
 	now := d.now()
@@ -127,11 +124,8 @@ func (d *Dedupe) Done(ctx context.Context, key string, ttl time.Duration) error 
 	if err := ctxErr(ctx); err != nil {
 		return err
 	}
-	if key == "" {
-		return invalid("empty dedupe key")
-	}
-	if ttl <= 0 {
-		return invalid("ttl %v, want a positive duration", ttl)
+	if err := store.CheckKeyTTL("dedupe", key, ttl); err != nil {
+		return err
 	}
 	h, s := d.locate(key)
 	now := d.now()
@@ -146,8 +140,8 @@ func (d *Dedupe) Abort(ctx context.Context, key string) error {
 	if err := ctxErr(ctx); err != nil {
 		return err
 	}
-	if key == "" {
-		return invalid("empty dedupe key")
+	if err := store.CheckKey("dedupe", key); err != nil {
+		return err
 	}
 	h, s := d.locate(key)
 	s.mu.Lock()

@@ -44,29 +44,13 @@ func (s *Store) live(openID, templateID string) *record {
 	return r
 }
 
-func checkIDs(openID, templateID string) error {
-	if openID == "" {
-		return invalid("empty openid")
-	}
-	if templateID == "" {
-		return invalid("empty template id")
-	}
-	return nil
-}
-
 // AddOneTime adds n one-time grants; see store.GrantStore.
 func (s *Store) AddOneTime(ctx context.Context, openID, templateID string, n int64, ttl time.Duration) (int64, error) {
 	if err := ctxErr(ctx); err != nil {
 		return 0, err
 	}
-	if err := checkIDs(openID, templateID); err != nil {
+	if err := store.CheckAddOneTime(openID, templateID, n, ttl); err != nil {
 		return 0, err
-	}
-	if n < 1 {
-		return 0, invalid("n = %d, want at least 1", n)
-	}
-	if ttl < 0 {
-		return 0, invalid("negative ttl %v", ttl)
 	}
 	var total int64
 	err := s.update(openID, templateID, ttl, func(r *record) error {
@@ -98,11 +82,8 @@ func (s *Store) SetLongTerm(ctx context.Context, openID, templateID string, ttl 
 	if err := ctxErr(ctx); err != nil {
 		return err
 	}
-	if err := checkIDs(openID, templateID); err != nil {
+	if err := store.CheckSetLongTerm(openID, templateID, ttl); err != nil {
 		return err
-	}
-	if ttl < 0 {
-		return invalid("negative ttl %v", ttl)
 	}
 	return s.update(openID, templateID, ttl, setLongTerm)
 }
@@ -190,7 +171,7 @@ func (s *Store) Consume(ctx context.Context, openID, templateID string) (store.R
 	if err := ctxErr(ctx); err != nil {
 		return store.Receipt{}, err
 	}
-	if err := checkIDs(openID, templateID); err != nil {
+	if err := store.CheckIDs(openID, templateID); err != nil {
 		return store.Receipt{}, err
 	}
 	s.mu.RLock()
@@ -215,15 +196,11 @@ func (s *Store) Refund(ctx context.Context, rc store.Receipt) error {
 	if err := ctxErr(ctx); err != nil {
 		return err
 	}
-	if err := checkIDs(rc.OpenID, rc.TemplateID); err != nil {
+	if err := store.CheckReceipt(rc); err != nil {
 		return err
 	}
-	switch rc.Kind {
-	case store.LongTerm:
+	if rc.Kind == store.LongTerm {
 		return nil
-	case store.OneTime:
-	default:
-		return invalid("receipt kind %v", rc.Kind)
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -238,7 +215,7 @@ func (s *Store) Revoke(ctx context.Context, openID, templateID string) error {
 	if err := ctxErr(ctx); err != nil {
 		return err
 	}
-	if err := checkIDs(openID, templateID); err != nil {
+	if err := store.CheckIDs(openID, templateID); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -267,7 +244,7 @@ func (s *Store) Get(ctx context.Context, openID, templateID string) (store.Grant
 	if err := ctxErr(ctx); err != nil {
 		return store.Grant{}, err
 	}
-	if err := checkIDs(openID, templateID); err != nil {
+	if err := store.CheckIDs(openID, templateID); err != nil {
 		return store.Grant{}, err
 	}
 	s.mu.RLock()
@@ -295,8 +272,8 @@ func (s *Store) List(ctx context.Context, openID string) ([]store.Grant, error) 
 	if err := ctxErr(ctx); err != nil {
 		return nil, err
 	}
-	if openID == "" {
-		return nil, invalid("empty openid")
+	if err := store.CheckOpenID(openID); err != nil {
+		return nil, err
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()

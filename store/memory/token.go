@@ -13,8 +13,8 @@ func (s *Store) GetToken(ctx context.Context, key string) (store.Token, error) {
 	if err := ctxErr(ctx); err != nil {
 		return store.Token{}, err
 	}
-	if key == "" {
-		return store.Token{}, invalid("empty token key")
+	if err := store.CheckKey("token", key); err != nil {
+		return store.Token{}, err
 	}
 	v, ok := s.tokens.Get(key)
 	if !ok {
@@ -33,13 +33,8 @@ func (s *Store) SetToken(ctx context.Context, key string, t store.Token) error {
 	if err := ctxErr(ctx); err != nil {
 		return err
 	}
-	switch {
-	case key == "":
-		return invalid("empty token key")
-	case t.AccessToken == "":
-		return invalid("empty access token")
-	case t.ExpiresAt.IsZero():
-		return invalid("token without ExpiresAt")
+	if err := store.CheckSetToken(key, t); err != nil {
+		return err
 	}
 	s.tokenMu.Lock()
 	defer s.tokenMu.Unlock()
@@ -57,11 +52,8 @@ func (s *Store) InvalidateToken(ctx context.Context, key, accessToken string) er
 	if err := ctxErr(ctx); err != nil {
 		return err
 	}
-	if key == "" {
-		return invalid("empty token key")
-	}
-	if accessToken == "" {
-		return invalid("empty access token")
+	if err := store.CheckInvalidateToken(key, accessToken); err != nil {
+		return err
 	}
 	s.tokenMu.Lock()
 	defer s.tokenMu.Unlock()
@@ -77,11 +69,8 @@ func (s *Store) AcquireLease(ctx context.Context, key string, ttl time.Duration)
 	if err := ctxErr(ctx); err != nil {
 		return store.Lease{}, err
 	}
-	if key == "" {
-		return store.Lease{}, invalid("empty lease key")
-	}
-	if ttl <= 0 {
-		return store.Lease{}, invalid("lease ttl %v, want a positive duration", ttl)
+	if err := store.CheckKeyTTL("lease", key, ttl); err != nil {
+		return store.Lease{}, err
 	}
 	id := randomID()
 	s.tokenMu.Lock()
@@ -98,8 +87,8 @@ func (s *Store) ReleaseLease(ctx context.Context, l store.Lease) error {
 	if err := ctxErr(ctx); err != nil {
 		return err
 	}
-	if l.Key == "" || l.ID == "" {
-		return invalid("lease without key or ID")
+	if err := store.CheckLease(l); err != nil {
+		return err
 	}
 	s.tokenMu.Lock()
 	defer s.tokenMu.Unlock()

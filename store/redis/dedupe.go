@@ -19,11 +19,8 @@ func (s *Store) Begin(ctx context.Context, key string, lease time.Duration) (sto
 	if err := ctxErr(ctx); err != nil {
 		return 0, err
 	}
-	if key == "" {
-		return 0, invalid("empty dedupe key")
-	}
-	if lease <= 0 {
-		return 0, invalid("lease %v, want a positive duration", lease)
+	if err := store.CheckKeyTTL("dedupe", key, lease); err != nil {
+		return 0, err
 	}
 	n, err := s.scripts.begin.Run(ctx, s.c, []string{s.dedupeKey(key)}, millis(lease)).Int64()
 	if err != nil {
@@ -41,11 +38,8 @@ func (s *Store) Done(ctx context.Context, key string, ttl time.Duration) error {
 	if err := ctxErr(ctx); err != nil {
 		return err
 	}
-	if key == "" {
-		return invalid("empty dedupe key")
-	}
-	if ttl <= 0 {
-		return invalid("ttl %v, want a positive duration", ttl)
+	if err := store.CheckKeyTTL("dedupe", key, ttl); err != nil {
+		return err
 	}
 	err := s.c.Set(ctx, s.dedupeKey(key), dedupeDone, time.Duration(millis(ttl))*time.Millisecond).Err()
 	if err != nil {
@@ -59,8 +53,8 @@ func (s *Store) Abort(ctx context.Context, key string) error {
 	if err := ctxErr(ctx); err != nil {
 		return err
 	}
-	if key == "" {
-		return invalid("empty dedupe key")
+	if err := store.CheckKey("dedupe", key); err != nil {
+		return err
 	}
 	if err := s.scripts.deleteIfEqual.Run(ctx, s.c, []string{s.dedupeKey(key)}, dedupeInFlight).Err(); err != nil {
 		return wrap(ctx, "abort", err)

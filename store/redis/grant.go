@@ -23,14 +23,8 @@ func (s *Store) AddOneTime(ctx context.Context, openID, templateID string, n int
 	if err := ctxErr(ctx); err != nil {
 		return 0, err
 	}
-	if err := checkIDs(openID, templateID); err != nil {
+	if err := store.CheckAddOneTime(openID, templateID, n, ttl); err != nil {
 		return 0, err
-	}
-	if n < 1 {
-		return 0, invalid("n = %d, want at least 1", n)
-	}
-	if ttl < 0 {
-		return 0, invalid("negative ttl %v", ttl)
 	}
 	keys := []string{s.recordKey(openID, templateID), s.indexKey(openID)}
 	v, err := s.scripts.addOneTime.Run(ctx, s.c, keys, millis(ttl), newGeneration(), templateID, n).Result()
@@ -56,11 +50,8 @@ func (s *Store) SetLongTerm(ctx context.Context, openID, templateID string, ttl 
 	if err := ctxErr(ctx); err != nil {
 		return err
 	}
-	if err := checkIDs(openID, templateID); err != nil {
+	if err := store.CheckSetLongTerm(openID, templateID, ttl); err != nil {
 		return err
-	}
-	if ttl < 0 {
-		return invalid("negative ttl %v", ttl)
 	}
 	keys := []string{s.recordKey(openID, templateID), s.indexKey(openID)}
 	if err := s.scripts.setLongTerm.Run(ctx, s.c, keys, millis(ttl), newGeneration(), templateID).Err(); err != nil {
@@ -74,7 +65,7 @@ func (s *Store) Consume(ctx context.Context, openID, templateID string) (store.R
 	if err := ctxErr(ctx); err != nil {
 		return store.Receipt{}, err
 	}
-	if err := checkIDs(openID, templateID); err != nil {
+	if err := store.CheckIDs(openID, templateID); err != nil {
 		return store.Receipt{}, err
 	}
 	v, err := s.scripts.consume.Run(ctx, s.c, []string{s.recordKey(openID, templateID)}).Text()
@@ -97,15 +88,11 @@ func (s *Store) Refund(ctx context.Context, r store.Receipt) error {
 	if err := ctxErr(ctx); err != nil {
 		return err
 	}
-	if err := checkIDs(r.OpenID, r.TemplateID); err != nil {
+	if err := store.CheckReceipt(r); err != nil {
 		return err
 	}
-	switch r.Kind {
-	case store.LongTerm:
+	if r.Kind == store.LongTerm {
 		return nil
-	case store.OneTime:
-	default:
-		return invalid("receipt kind %v", r.Kind)
 	}
 	if r.Generation == "" {
 		return nil // no record ever had an empty generation
@@ -122,7 +109,7 @@ func (s *Store) Revoke(ctx context.Context, openID, templateID string) error {
 	if err := ctxErr(ctx); err != nil {
 		return err
 	}
-	if err := checkIDs(openID, templateID); err != nil {
+	if err := store.CheckIDs(openID, templateID); err != nil {
 		return err
 	}
 	keys := []string{s.recordKey(openID, templateID), s.indexKey(openID)}
@@ -138,7 +125,7 @@ func (s *Store) Get(ctx context.Context, openID, templateID string) (store.Grant
 	if err := ctxErr(ctx); err != nil {
 		return store.Grant{}, err
 	}
-	if err := checkIDs(openID, templateID); err != nil {
+	if err := store.CheckIDs(openID, templateID); err != nil {
 		return store.Grant{}, err
 	}
 	v, err := s.scripts.get.Run(ctx, s.c, []string{s.recordKey(openID, templateID)}).Result()
@@ -166,8 +153,8 @@ func (s *Store) List(ctx context.Context, openID string) ([]store.Grant, error) 
 	if err := ctxErr(ctx); err != nil {
 		return nil, err
 	}
-	if openID == "" {
-		return nil, invalid("empty openid")
+	if err := store.CheckOpenID(openID); err != nil {
+		return nil, err
 	}
 	v, err := s.scripts.list.Run(ctx, s.c, []string{s.indexKey(openID)}, s.recordPrefix(openID)).Result()
 	if err != nil {
@@ -181,8 +168,8 @@ func (s *Store) DeleteUser(ctx context.Context, openID string) error {
 	if err := ctxErr(ctx); err != nil {
 		return err
 	}
-	if openID == "" {
-		return invalid("empty openid")
+	if err := store.CheckOpenID(openID); err != nil {
+		return err
 	}
 	err := s.scripts.deleteUser.Run(ctx, s.c, []string{s.indexKey(openID)}, s.recordPrefix(openID)).Err()
 	if err != nil {

@@ -21,17 +21,8 @@ func (s *Store) ApplyOnce(ctx context.Context, opKey string, opTTL time.Duration
 	if err := ctxErr(ctx); err != nil {
 		return false, err
 	}
-	if err := checkIDs(openID, templateID); err != nil {
+	if err := store.CheckApplyOnce(opKey, opTTL, openID, templateID, change, ttl); err != nil {
 		return false, err
-	}
-	if opKey == "" {
-		return false, invalid("empty operation key")
-	}
-	if opTTL <= 0 {
-		return false, invalid("operation key ttl %v, want a positive duration", opTTL)
-	}
-	if ttl < 0 {
-		return false, invalid("negative ttl %v", ttl)
 	}
 	keys := []string{s.recordKey(openID, templateID), s.indexKey(openID), s.opKey(openID, opKey)}
 	var reply any

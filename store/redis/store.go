@@ -122,13 +122,3 @@ func wrap(ctx context.Context, op string, err error) error {
 	}
 	return fmt.Errorf("wxsub/store/redis: %s: %w", op, err)
 }
-
-func checkIDs(openID, templateID string) error {
-	if openID == "" {
-		return invalid("empty openid")
-	}
-	if templateID == "" {
-		return invalid("empty template id")
-	}
-	return nil
-}

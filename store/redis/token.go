@@ -18,8 +18,8 @@ func (s *Store) GetToken(ctx context.Context, key string) (store.Token, error) {
 	if err := ctxErr(ctx); err != nil {
 		return store.Token{}, err
 	}
-	if key == "" {
-		return store.Token{}, invalid("empty token key")
+	if err := store.CheckKey("token", key); err != nil {
+		return store.Token{}, err
 	}
 	v, err := s.c.Get(ctx, s.tokenKey(key)).Result()
 	if errors.Is(err, goredis.Nil) {
@@ -37,13 +37,8 @@ func (s *Store) SetToken(ctx context.Context, key string, t store.Token) error {
 	if err := ctxErr(ctx); err != nil {
 		return err
 	}
-	switch {
-	case key == "":
-		return invalid("empty token key")
-	case t.AccessToken == "":
-		return invalid("empty access token")
-	case t.ExpiresAt.IsZero():
-		return invalid("token without ExpiresAt")
+	if err := store.CheckSetToken(key, t); err != nil {
+		return err
 	}
 	var err error
 	if ms := millis(time.Until(t.ExpiresAt)); ms > 0 {
@@ -63,11 +58,8 @@ func (s *Store) InvalidateToken(ctx context.Context, key, accessToken string) er
 	if err := ctxErr(ctx); err != nil {
 		return err
 	}
-	if key == "" {
-		return invalid("empty token key")
-	}
-	if accessToken == "" {
-		return invalid("empty access token")
+	if err := store.CheckInvalidateToken(key, accessToken); err != nil {
+		return err
 	}
 	if err := s.scripts.invalidateToken.Run(ctx, s.c, []string{s.tokenKey(key)}, accessToken).Err(); err != nil {
 		return wrap(ctx, "invalidate token", err)
@@ -81,11 +73,8 @@ func (s *Store) AcquireLease(ctx context.Context, key string, ttl time.Duration)
 	if err := ctxErr(ctx); err != nil {
 		return store.Lease{}, err
 	}
-	if key == "" {
-		return store.Lease{}, invalid("empty lease key")
-	}
-	if ttl <= 0 {
-		return store.Lease{}, invalid("lease ttl %v, want a positive duration", ttl)
+	if err := store.CheckKeyTTL("lease", key, ttl); err != nil {
+		return store.Lease{}, err
 	}
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never returns an error
@@ -105,8 +94,8 @@ func (s *Store) ReleaseLease(ctx context.Context, l store.Lease) error {
 	if err := ctxErr(ctx); err != nil {
 		return err
 	}
-	if l.Key == "" || l.ID == "" {
-		return invalid("lease without key or ID")
+	if err := store.CheckLease(l); err != nil {
+		return err
 	}
 	if err := s.scripts.deleteIfEqual.Run(ctx, s.c, []string{s.leaseKey(l.Key)}, l.ID).Err(); err != nil {
 		return wrap(ctx, "release lease", err)
