@@ -57,6 +57,7 @@ const (
 	DefaultDedupeTTL    = 10 * time.Minute
 	DefaultWorkers      = 16
 	DefaultQueueSize    = 1024
+	DefaultQueueBytes   = 64 << 20
 
 	// MaxHookTimeout is WeChat's reply deadline: a route that answers
 	// later is retried, so HookTimeout must stay below it.
@@ -139,10 +140,15 @@ type Config struct {
 
 	// Async answers "success" as soon as a push is verified, deduplicated
 	// and booked, and runs its hooks on a pool of Workers goroutines fed
-	// by a queue of QueueSize pushes (0 means the defaults).
-	Async     bool
-	Workers   int
-	QueueSize int
+	// by a queue of QueueSize pushes (0 means the defaults). QueueBytes
+	// bounds the request bodies that pushes queued or running hold (0
+	// means DefaultQueueBytes, or MaxBodyBytes when that is larger); it
+	// must be at least MaxBodyBytes. A push over either bound is answered
+	// 503, so that WeChat retries it.
+	Async      bool
+	Workers    int
+	QueueSize  int
+	QueueBytes int64
 
 	// Logger receives a line for every failed hook, store error and
 	// rejected request. Nil discards them.

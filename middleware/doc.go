@@ -101,7 +101,12 @@
 //
 // With Config.Async the route answers "success" as soon as the push is
 // verified, claimed and booked, and queues its hooks for a pool of
-// workers. A full queue is answered 503 so that WeChat retries. Hook
+// workers. The queue holds at most QueueSize pushes and QueueBytes of
+// request bodies; a push over either bound is answered 503 so that WeChat
+// retries. A push that waited in the queue so long that its dedupe claim
+// could end before its hooks return takes the claim again first, and when
+// a newer delivery of the same push took it meanwhile, leaves the push to
+// that delivery: hooks never run twice for one push. Hook
 // failures in async mode are logged, not retried (WeChat was already told
 // "success"), and passive replies cannot be sent. Call Close to drain the
 // queue on shutdown.

@@ -37,7 +37,7 @@ type Endpoint struct {
 	hookTimeout time.Duration
 	log         *slog.Logger
 
-	gate    gate
+	gate    *gate
 	watch   *watchdog
 	runners *runners
 	pool    *pool // nil unless Async
@@ -150,25 +150,34 @@ func New(cfg Config) (*Endpoint, error) {
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
+	e.gate = newGate()
 	e.watch = newWatchdog()
 	e.runners = newRunners(e)
 	if cfg.Async {
-		workers, size := cfg.Workers, cfg.QueueSize
+		workers, size, bytes := cfg.Workers, cfg.QueueSize, cfg.QueueBytes
 		if workers == 0 {
 			workers = DefaultWorkers
 		}
 		if size == 0 {
 			size = DefaultQueueSize
 		}
-		if workers < 0 {
+		if bytes == 0 {
+			bytes = max(DefaultQueueBytes, e.maxBody)
+		}
+		switch {
+		case workers < 0:
 			return nil, fmt.Errorf("%w: Workers is negative", ErrConfig)
-		}
-		if size < 0 {
+		case size < 0:
 			return nil, fmt.Errorf("%w: QueueSize is negative", ErrConfig)
+		case bytes < 0:
+			return nil, fmt.Errorf("%w: QueueBytes is negative", ErrConfig)
+		case bytes < e.maxBody:
+			return nil, fmt.Errorf("%w: QueueBytes (%d) is below MaxBodyBytes (%d): a push of the largest size could never be queued",
+				ErrConfig, bytes, e.maxBody)
 		}
-		e.pool = startPool(e, workers, size)
-	} else if cfg.Workers != 0 || cfg.QueueSize != 0 {
-		return nil, fmt.Errorf("%w: Workers and QueueSize need Async", ErrConfig)
+		e.pool = startPool(e, workers, size, bytes)
+	} else if cfg.Workers != 0 || cfg.QueueSize != 0 || cfg.QueueBytes != 0 {
+		return nil, fmt.Errorf("%w: Workers, QueueSize and QueueBytes need Async", ErrConfig)
 	}
 	return e, nil
 }

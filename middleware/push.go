@@ -16,6 +16,9 @@ type push struct {
 	ctx   deadlineCtx
 	msg   codec.Message
 	items [3]codec.SubscribeItem // a popup lists at most three templates
+	// size is the length of the request body, which the message's strings
+	// may hold on to: what the push weighs in the async queue.
+	size int64
 }
 
 // newPush returns a push whose message keeps its items in the push itself
@@ -71,7 +74,7 @@ func (e *Endpoint) handle(parent context.Context, p *push, now time.Time, encryp
 	switch {
 	case e.pool != nil:
 		defer ctx.release()
-		if !e.pool.submit(ctx, msg, key) {
+		if !e.pool.submit(ctx, msg, key, p.size) {
 			e.abort(ctx, key)
 			e.gate.leave()
 			return reject(http.StatusServiceUnavailable, ReasonQueueFull)

@@ -89,6 +89,7 @@ func (e *Endpoint) servePush(ctx context.Context, req Request) Response {
 			return e.refuse(http.StatusForbidden, ReasonStaleTimestamp)
 		}
 		p := newPush()
+		p.size = int64(len(req.Body))
 		if err := codec.Decode(req.Body, &p.msg); err != nil {
 			return e.refuse(http.StatusBadRequest, ReasonMalformedBody)
 		}
@@ -115,6 +116,7 @@ func (e *Endpoint) servePush(ctx context.Context, req Request) Response {
 		return e.refuse(http.StatusForbidden, ReasonStaleTimestamp)
 	}
 	p := newPush()
+	p.size = int64(len(req.Body))
 	if err := e.cipher.DecryptMessage(env.Encrypt, &p.msg); err != nil {
 		switch {
 		case errors.Is(err, codec.ErrAppIDMismatch):

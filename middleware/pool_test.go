@@ -1,0 +1,204 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/wxsub/wxsub/codec"
+	"github.com/wxsub/wxsub/handlers"
+	"github.com/wxsub/wxsub/store"
+	"github.com/wxsub/wxsub/store/memory"
+)
+
+// TestAsyncQueueBytes: the async queue refuses a push that would take the
+// bodies held past QueueBytes, though it has room for more pushes, and
+// takes pushes again once the held ones ran.
+func TestAsyncQueueBytes(t *testing.T) {
+	started, release := make(chan struct{}, 8), make(chan struct{})
+	var runs atomic.Int32
+	mux := handlers.NewMux()
+	mustOK(t, mux.OnText(func(context.Context, *handlers.TextMessage) error {
+		runs.Add(1)
+		started <- struct{}{}
+		<-release
+		return nil
+	}))
+	big := strings.Repeat("x", 600)
+	first := plainPush(textXML("1", big))
+	limit := int64(len(first.Body)) * 3 / 2 // room for one push, not two
+	e := newEndpoint(t, Config{Mux: mux, Async: true, Workers: 1, QueueSize: 64,
+		MaxBodyBytes: limit, QueueBytes: limit})
+	checkResponse(t, "first (runs)", e.Serve(context.Background(), first), 200, "success")
+	<-started
+	checkResponse(t, "second (over the bytes)", e.Serve(context.Background(), plainPush(textXML("2", big))), 503, ReasonQueueFull)
+	if got := e.pool.queuedBytes(); got != int64(len(first.Body)) {
+		t.Errorf("held bytes %d, want %d (the refused push must give its bytes back)", got, len(first.Body))
+	}
+	close(release)
+	deadline := time.Now().Add(5 * time.Second)
+	for e.pool.queuedBytes() != 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if got := e.pool.queuedBytes(); got != 0 {
+		t.Fatalf("held bytes %d after the hook returned, want 0", got)
+	}
+	// WeChat's retry of the refused push now goes through.
+	checkResponse(t, "second, retried", e.Serve(context.Background(), plainPush(textXML("2", big))), 200, "success")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := e.Close(ctx); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if n := runs.Load(); n != 2 {
+		t.Errorf("hooks ran %d times, want 2", n)
+	}
+}
+
+func TestAsyncQueueBytesConfig(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"below the body limit", Config{Token: token, Async: true, MaxBodyBytes: 4096, QueueBytes: 4095}, "QueueBytes (4095) is below MaxBodyBytes"},
+		{"negative", Config{Token: token, Async: true, QueueBytes: -1}, "QueueBytes is negative"},
+		{"without async", Config{Token: token, QueueBytes: 1 << 20}, "need Async"},
+	} {
+		_, err := New(tc.cfg)
+		if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want ErrConfig naming %q", tc.name, err, tc.want)
+		}
+	}
+	e := newEndpoint(t, Config{Async: true, MaxBodyBytes: 128 << 20})
+	if e.pool.maxBytes != 128<<20 {
+		t.Errorf("default QueueBytes with a 128 MiB body limit = %d, want the body limit", e.pool.maxBytes)
+	}
+}
+
+// asyncLeaseSetup is an async endpoint with one worker whose first hook
+// blocks until released, so that later pushes wait in the queue past
+// their claim's lease.
+type asyncLeaseSetup struct {
+	e       *Endpoint
+	dedupe  *memory.Dedupe
+	release chan struct{}
+	started chan struct{}
+	runs    map[string]*atomic.Int32
+}
+
+const (
+	leaseHookTimeout = 50 * time.Millisecond
+	leaseLease       = 300 * time.Millisecond
+)
+
+func newAsyncLeaseSetup(t *testing.T) *asyncLeaseSetup {
+	s := &asyncLeaseSetup{
+		dedupe: memory.NewDedupe(), release: make(chan struct{}), started: make(chan struct{}, 1),
+		runs: map[string]*atomic.Int32{"block": new(atomic.Int32), "late": new(atomic.Int32)},
+	}
+	mux := handlers.NewMux()
+	mustOK(t, mux.OnText(func(_ context.Context, m *handlers.TextMessage) error {
+		s.runs[m.Content].Add(1)
+		if m.Content == "block" {
+			s.started <- struct{}{}
+			<-s.release // ignores its context: it holds the only worker
+		}
+		return nil
+	}))
+	s.e = newEndpoint(t, Config{Mux: mux, Async: true, Workers: 1, Dedupe: s.dedupe,
+		HookTimeout: leaseHookTimeout, DedupeLease: leaseLease})
+	checkResponse(t, "blocking push", s.e.Serve(context.Background(), plainPush(textXML("1", "block"))), 200, "success")
+	<-s.started
+	return s
+}
+
+func (s *asyncLeaseSetup) close(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.e.Close(ctx); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+}
+
+// TestAsyncRenewsAnOldClaim: a push that waited in the queue past its
+// lease takes its claim again before its hooks run, so that its outcome is
+// recorded: a later delivery is answered from the store.
+func TestAsyncRenewsAnOldClaim(t *testing.T) {
+	s := newAsyncLeaseSetup(t)
+	late := plainPush(textXML("2", "late"))
+	checkResponse(t, "queued push", s.e.Serve(context.Background(), late), 200, "success")
+	time.Sleep(leaseLease + 50*time.Millisecond)
+	close(s.release)
+	s.close(t)
+	if n := s.runs["late"].Load(); n != 1 {
+		t.Fatalf("late push's hooks ran %d times, want 1", n)
+	}
+	state, err := s.dedupe.Begin(context.Background(), keyOfRequest(t, late), time.Second)
+	if err != nil || state != store.DedupeDone {
+		t.Errorf("late push's key is %v (%v), want done", state, err)
+	}
+}
+
+// TestAsyncOldClaimYieldsToNewDelivery: while a push waits in the queue
+// past its lease, WeChat delivers it again (its "success" was lost on the
+// way) and the new delivery claims it. The queued job must then leave the
+// push to the new delivery: the hooks run once, not twice.
+func TestAsyncOldClaimYieldsToNewDelivery(t *testing.T) {
+	s := newAsyncLeaseSetup(t)
+	late := plainPush(textXML("2", "late"))
+	checkResponse(t, "queued push", s.e.Serve(context.Background(), late), 200, "success")
+	time.Sleep(leaseLease + 50*time.Millisecond)
+	checkResponse(t, "redelivery after the lease", s.e.Serve(context.Background(), late), 200, "success")
+	close(s.release)
+	s.close(t)
+	if n := s.runs["late"].Load(); n != 1 {
+		t.Fatalf("late push's hooks ran %d times, want 1", n)
+	}
+}
+
+// TestCloseGivingUpLeavesNoGoroutine: a Close that times out while a hook
+// still runs starts nothing that outlives it, and a later Close returns
+// once the hook does.
+func TestCloseGivingUpLeavesNoGoroutine(t *testing.T) {
+	started, release := make(chan struct{}, 1), make(chan struct{})
+	mux := handlers.NewMux()
+	mustOK(t, mux.OnText(func(context.Context, *handlers.TextMessage) error {
+		started <- struct{}{}
+		<-release
+		return nil
+	}))
+	e := newEndpoint(t, Config{Mux: mux, Async: true, Workers: 1})
+	checkResponse(t, "push", e.Serve(context.Background(), plainPush(textXML("1", "a"))), 200, "success")
+	<-started
+	before := runtime.NumGoroutine()
+	for range 100 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Microsecond)
+		err := e.Close(ctx)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Close with a hook running = %v, want DeadlineExceeded", err)
+		}
+	}
+	if after := runtime.NumGoroutine(); after > before+5 {
+		t.Errorf("goroutines grew from %d to %d over 100 timed-out Closes", before, after)
+	}
+	close(release)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := e.Close(ctx); err != nil {
+		t.Fatalf("Close after the hook returned: %v", err)
+	}
+}
+
+// keyOfRequest is the default dedupe key of a plaintext push.
+func keyOfRequest(t *testing.T, req Request) string {
+	t.Helper()
+	var msg codec.Message
+	mustOK(t, codec.Decode(req.Body, &msg))
+	return DefaultDedupeKey(&msg)
+}
