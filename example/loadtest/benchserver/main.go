@@ -10,7 +10,7 @@
 // own CreateTime, so each request takes the full path (verify, decode, claim,
 // dispatch to a no-op hook, mark done).
 //
-//	benchserver -framework nethttp|fiber|fasthttp -addr 127.0.0.1:18080 -token bench-token
+//	benchserver -framework nethttp|fiber|fasthttp -addr 127.0.0.1:18080 -token bench-token [-cpuprofile cpu.out]
 package main
 
 import (
@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/gofiber/fiber/v2"
@@ -39,7 +40,21 @@ func main() {
 	framework := flag.String("framework", "nethttp", "nethttp, fiber or fasthttp")
 	addr := flag.String("addr", "127.0.0.1:18080", "listen address (keep it on loopback)")
 	token := flag.String("token", "bench-token", "the callback token the wrk script signs with")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			_ = f.Close()
+		}()
+	}
 
 	mux := handlers.NewMux()
 	if err := mux.OnSubscribePopup(func(context.Context, *handlers.SubscribePopupEvent) error { return nil }); err != nil {
