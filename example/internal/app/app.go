@@ -60,7 +60,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		}
 		grants, tokens, dedupe = rs, rs, rs
 	} else {
-		ms := memory.New()
+		var opts []memory.Option
+		if cfg.DedupeTTL > 0 && cfg.DedupeTTL < memory.DefaultCleanupInterval {
+			// Expired records must go about as fast as they expire, or
+			// the process holds a minute of them whatever the TTL.
+			opts = append(opts, memory.WithCleanupInterval(cfg.DedupeTTL))
+		}
+		ms := memory.New(opts...)
 		grants, tokens, dedupe = ms, ms, ms
 	}
 	a.Grants = grants
@@ -78,6 +84,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		LongTerm:       middleware.TemplateSet(cfg.LongTerm...),
 		Dedupe:         dedupe,
 		ReplayWindow:   cfg.ReplayWindow,
+		DedupeTTL:      cfg.DedupeTTL,
 		Logger:         log,
 	}
 	if cfg.NoReplayCheck {

@@ -23,6 +23,7 @@ type Config struct {
 	StableToken   bool          // WECHAT_STABLE_TOKEN=1
 	ReplayWindow  time.Duration // WECHAT_REPLAY_WINDOW (default 5m; 0 disables)
 	NoReplayCheck bool          // set when WECHAT_REPLAY_WINDOW is 0
+	DedupeTTL     time.Duration // WECHAT_DEDUPE_TTL (default: the route's, 10m)
 	// Mode is WECHAT_MODE: "plaintext", "compatible", "safe", or "" for
 	// the route's default (safe with an AES key, plaintext without).
 	Mode string
@@ -98,6 +99,13 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 		c.ReplayWindow = d
 		c.NoReplayCheck = d == 0
+	}
+	if v := strings.TrimSpace(getenv("WECHAT_DEDUPE_TTL")); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return Config{}, fmt.Errorf("WECHAT_DEDUPE_TTL must be a positive Go duration such as 10m, got %q", v)
+		}
+		c.DedupeTTL = d
 	}
 	return c, nil
 }
