@@ -104,10 +104,14 @@
 // workers. The queue holds at most QueueSize pushes and QueueBytes of
 // request bodies; a push over either bound is answered 503 so that WeChat
 // retries. A push that waited in the queue so long that its dedupe claim
-// could end before its hooks return takes the claim again first, and when
-// a newer delivery of the same push took it meanwhile, leaves the push to
-// that delivery: hooks never run twice for one push. Hook
-// failures in async mode are logged, not retried (WeChat was already told
-// "success"), and passive replies cannot be sent. Call Close to drain the
-// queue on shutdown.
+// could end before its hooks return extends the claim while it is surely
+// still its own (with a store.DedupeExtender; both built-in stores are
+// one); later than that, it waits until the claim has surely ended and
+// claims the push anew, leaving it to a newer delivery that took it
+// meanwhile. A redelivery therefore cannot run the hooks a second time
+// unless the store fails. Async mode needs DedupeLease longer than
+// HookTimeout. Hook failures in async mode are logged, not retried (WeChat
+// was already told "success"), and passive replies cannot be sent. Call
+// Close to drain the queue on shutdown; a Close that gives up waiting
+// leaves the queued pushes to run.
 package middleware

@@ -171,6 +171,9 @@ func New(cfg Config) (*Endpoint, error) {
 			return nil, fmt.Errorf("%w: QueueSize is negative", ErrConfig)
 		case bytes < 0:
 			return nil, fmt.Errorf("%w: QueueBytes is negative", ErrConfig)
+		case e.dedupeLease <= e.hookTimeout:
+			return nil, fmt.Errorf("%w: DedupeLease (%v) must be longer than HookTimeout (%v) in async mode: a queued push's claim must outlast its hooks",
+				ErrConfig, e.dedupeLease, e.hookTimeout)
 		case bytes < e.maxBody:
 			return nil, fmt.Errorf("%w: QueueBytes (%d) is below MaxBodyBytes (%d): a push of the largest size could never be queued",
 				ErrConfig, bytes, e.maxBody)
@@ -192,13 +195,12 @@ func (e *Endpoint) MaxBodyBytes() int64 { return e.maxBody }
 // Close stops accepting pushes (Serve answers 503 to them from then on, so
 // WeChat retries another instance) and waits until every hook started
 // before has returned and, in async mode, the queue is drained, or until
-// ctx is done. It returns ctx.Err() if it gave up waiting.
+// ctx is done. It returns ctx.Err() if it gave up waiting; the work goes
+// on without it (running hooks return when they do, queued pushes still
+// run), and a later Close waits for it again.
 func (e *Endpoint) Close(ctx context.Context) error {
 	e.gate.close()
 	err := e.gate.wait(ctx)
 	e.runners.stop()
-	if e.pool != nil {
-		e.pool.stop()
-	}
 	return err
 }

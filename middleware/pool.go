@@ -2,7 +2,6 @@ package middleware
 
 import (
 	"context"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -17,27 +16,31 @@ type job struct {
 	ctx context.Context
 	msg *codec.Message
 	key string
-	// claimed is when the push's dedupe claim was taken (its lease runs
-	// from then), and size the bytes it holds against Config.QueueBytes.
-	claimed time.Time
-	size    int64
+	// The push's dedupe claim was taken between claimed (before the
+	// store was asked) and claimedBy (after it answered), so its lease
+	// ends between claimed + DedupeLease and claimedBy + DedupeLease.
+	claimed, claimedBy time.Time
+	// size is what the job holds against Config.QueueBytes.
+	size int64
 }
 
 // pool runs hooks in async mode on a fixed set of goroutines fed by a
 // bounded queue. Two bounds hold: at most cap(jobs) pushes wait, and the
 // pushes queued or running hold at most maxBytes of request bodies, so that
 // a burst of large pushes cannot take the process's memory.
+//
+// Workers end when the Endpoint's gate is closed and drained: every queued
+// job holds a unit of the gate, so the queue is empty by then, and a Close
+// that gives up waiting leaves the workers to finish the queue.
 type pool struct {
 	e        *Endpoint
 	jobs     chan job
 	maxBytes int64
 	bytes    atomic.Int64 // held by queued and running jobs
-	quit     chan struct{}
-	once     sync.Once
 }
 
 func startPool(e *Endpoint, workers, size int, maxBytes int64) *pool {
-	p := &pool{e: e, jobs: make(chan job, size), maxBytes: maxBytes, quit: make(chan struct{})}
+	p := &pool{e: e, jobs: make(chan job, size), maxBytes: maxBytes}
 	for range workers {
 		go p.work()
 	}
@@ -53,7 +56,7 @@ func (p *pool) submit(ctx *deadlineCtx, msg *codec.Message, key string, size int
 		return false
 	}
 	select {
-	case p.jobs <- job{ctx: context.WithoutCancel(ctx), msg: msg, key: key, claimed: ctx.begun, size: size}:
+	case p.jobs <- job{ctx: context.WithoutCancel(ctx), msg: msg, key: key, claimed: ctx.begun, claimedBy: time.Now(), size: size}:
 		return true
 	default:
 		p.bytes.Add(-size)
@@ -69,7 +72,7 @@ func (p *pool) work() {
 		select {
 		case j := <-p.jobs:
 			p.run(j)
-		case <-p.quit:
+		case <-p.e.gate.drained:
 			return
 		}
 	}
@@ -103,52 +106,76 @@ func (p *pool) run(j job) {
 	e.finish(ctx, j.key, err)
 }
 
+// renewMargin is how long before a claim's earliest possible end renew
+// stops trusting the claim to be its own, and how long after its latest
+// possible end renew waits before claiming the push anew: far longer than
+// a store takes to answer.
+const renewMargin = time.Second
+
 // renew makes sure the job's claim lasts until its hooks must have
-// returned. A job that waited in the queue so long that its lease would
-// end before its hook deadline takes the claim again: were it to run on
-// the old claim, a delivery arriving after the lease ended (WeChat retries
-// when a "success" is lost on the way) could claim the push and run its
-// hooks a second time. renew returns when the claim now in force was
-// taken, and false when another delivery holds the push, which then runs
-// its hooks instead of this job.
+// returned. A job that waited in the queue so long that its lease could
+// end before its hook deadline must not run on that claim: a delivery
+// arriving after the lease ended (WeChat retries when a "success" is lost
+// on the way) could claim the push and run its hooks a second time.
+//
+// While the claim is surely still the job's own, renew extends it
+// (store.DedupeExtender). Past that point it cannot tell its own claim
+// from a newer delivery's, so it waits until its own has surely ended and
+// claims the push anew; a claim found then belongs to another delivery,
+// which runs the hooks instead of this job. renew returns the earliest
+// time the lease now in force can have started, and false when the job
+// must not run. When the store cannot extend claims or fails, the hooks
+// run on the old claim (nothing may be lost; finish then leaves the
+// outcome unrecorded if the lease ran out).
 func (p *pool) renew(j job) (time.Time, bool) {
 	e := p.e
 	now := time.Now()
-	if j.key == "" || now.Add(e.hookTimeout).Before(j.claimed.Add(e.dedupeLease)) {
+	end := j.claimed.Add(e.dedupeLease) // the earliest the claim can end
+	if j.key == "" || now.Add(e.hookTimeout).Before(end) {
 		return j.claimed, true
 	}
-	ctx, cancel := context.WithTimeout(j.ctx, e.hookTimeout)
-	defer cancel()
-	if now.Before(j.claimed.Add(e.dedupeLease)) {
-		// The claim is still this job's own: drop it, to take it anew.
-		// Another delivery may claim the push in between; then Begin
-		// below reports it in flight and this job leaves it to that one.
-		if err := e.dedupe.Abort(ctx, j.key); err != nil {
-			e.log.ErrorContext(ctx, "wxsub: dedupe store failed to renew a queued push's claim; running its hooks anyway",
+	ext, ok := e.dedupe.(store.DedupeExtender)
+	if !ok {
+		e.log.WarnContext(j.ctx, "wxsub: a push waited in the async queue until its claim could run out, and the dedupe store cannot extend claims",
+			"key", j.key, "waited", now.Sub(j.claimed))
+		return j.claimed, true
+	}
+	if now.Add(renewMargin).Before(end) {
+		ctx, cancel := context.WithDeadline(j.ctx, end.Add(-renewMargin/2))
+		state, err := ext.Extend(ctx, j.key, e.dedupeLease)
+		cancel()
+		switch {
+		case err != nil:
+			e.log.ErrorContext(j.ctx, "wxsub: dedupe store failed to extend a queued push's claim; running its hooks on the old claim",
 				"key", j.key, "err", err)
 			return j.claimed, true
+		case state == store.DedupeInFlight:
+			return now, true
+		case state == store.DedupeDone:
+			e.log.WarnContext(j.ctx, "wxsub: a queued push was handled by another delivery meanwhile; leaving it", "key", j.key)
+			return time.Time{}, false
 		}
+		// DedupeNew: the store lost the claim (a restart, an eviction).
+		// Claim the push anew at once: a claim Begin finds now is
+		// another delivery's.
+	} else if wait := time.Until(j.claimedBy.Add(e.dedupeLease + renewMargin)); wait > 0 {
+		time.Sleep(wait)
 	}
+	begun := time.Now()
+	ctx, cancel := context.WithTimeout(j.ctx, e.hookTimeout)
+	defer cancel()
 	state, err := e.dedupe.Begin(ctx, j.key, e.dedupeLease)
 	switch {
 	case err != nil:
-		// Nothing may be lost: run the hooks on the old claim, whose
-		// outcome finish then leaves unrecorded if its lease is over.
-		e.log.ErrorContext(ctx, "wxsub: dedupe store failed to renew a queued push's claim; running its hooks anyway",
+		e.log.ErrorContext(j.ctx, "wxsub: dedupe store failed to claim a queued push anew; running its hooks unclaimed",
 			"key", j.key, "err", err)
 		return j.claimed, true
 	case state == store.DedupeNew:
-		e.log.WarnContext(ctx, "wxsub: a push waited in the async queue past its claim's lease; claim renewed",
-			"key", j.key, "waited", now.Sub(j.claimed))
-		return now, true
+		e.log.WarnContext(j.ctx, "wxsub: a push waited in the async queue past its claim's lease; claimed anew",
+			"key", j.key, "waited", begun.Sub(j.claimed))
+		return begun, true
 	}
-	e.log.WarnContext(ctx, "wxsub: a push waited in the async queue past its claim's lease and another delivery took it; leaving it to that one",
-		"key", j.key, "waited", now.Sub(j.claimed), "state", state)
+	e.log.WarnContext(j.ctx, "wxsub: a push waited in the async queue past its claim's lease and another delivery took it; leaving it to that one",
+		"key", j.key, "waited", begun.Sub(j.claimed), "state", state)
 	return time.Time{}, false
-}
-
-// stop tells the workers to end. Idle workers return at once; one still
-// in a hook returns when the hook does.
-func (p *pool) stop() {
-	p.once.Do(func() { close(p.quit) })
 }

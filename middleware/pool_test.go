@@ -202,3 +202,161 @@ func keyOfRequest(t *testing.T, req Request) string {
 	mustOK(t, codec.Decode(req.Body, &msg))
 	return DefaultDedupeKey(&msg)
 }
+
+// countingDedupe is an in-memory dedupe store (with Extend) that counts
+// its calls, and whose Begin can be slowed down, as a network store's
+// request leg is, so that a claim's lease starts later than the push began.
+type countingDedupe struct {
+	*memory.Dedupe
+	beginDelay                     atomic.Int64
+	begins, extends, aborts, dones atomic.Int32
+}
+
+func newCountingDedupe() *countingDedupe { return &countingDedupe{Dedupe: memory.NewDedupe()} }
+
+func (d *countingDedupe) Begin(ctx context.Context, key string, lease time.Duration) (store.DedupeState, error) {
+	d.begins.Add(1)
+	time.Sleep(time.Duration(d.beginDelay.Load()))
+	return d.Dedupe.Begin(ctx, key, lease)
+}
+
+func (d *countingDedupe) Extend(ctx context.Context, key string, lease time.Duration) (store.DedupeState, error) {
+	d.extends.Add(1)
+	return d.Dedupe.Extend(ctx, key, lease)
+}
+
+func (d *countingDedupe) Abort(ctx context.Context, key string) error {
+	d.aborts.Add(1)
+	return d.Dedupe.Abort(ctx, key)
+}
+
+func (d *countingDedupe) Done(ctx context.Context, key string, ttl time.Duration) error {
+	d.dones.Add(1)
+	return d.Dedupe.Done(ctx, key, ttl)
+}
+
+// blockedPool is an async endpoint with one worker held by a first hook
+// until released, so that the next push waits in the queue.
+type blockedPool struct {
+	e       *Endpoint
+	release chan struct{}
+	late    atomic.Int32 // runs of the "late" push's hooks
+}
+
+func newBlockedPool(t *testing.T, cfg Config) *blockedPool {
+	b := &blockedPool{release: make(chan struct{})}
+	started := make(chan struct{}, 1)
+	mux := handlers.NewMux()
+	mustOK(t, mux.OnText(func(_ context.Context, m *handlers.TextMessage) error {
+		if m.Content == "block" {
+			started <- struct{}{}
+			<-b.release
+			return nil
+		}
+		b.late.Add(1)
+		return nil
+	}))
+	cfg.Mux, cfg.Async, cfg.Workers = mux, true, 1
+	b.e = newEndpoint(t, cfg)
+	checkResponse(t, "blocking push", b.e.Serve(context.Background(), plainPush(textXML("1", "block"))), 200, "success")
+	<-started
+	return b
+}
+
+// runUntilClosed releases the worker at the given time and waits for the
+// queue to drain.
+func (b *blockedPool) runUntilClosed(t *testing.T, at time.Time) {
+	t.Helper()
+	time.Sleep(time.Until(at))
+	close(b.release)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	mustOK(t, b.e.Close(ctx))
+}
+
+// TestAsyncExtendsAClaimStillItsOwn: a push picked up when its claim
+// could end before its hook deadline, but surely before the claim has
+// ended, extends the claim in one store call: no Abort (which would leave
+// a moment with no claim), no second Begin, and its outcome is recorded.
+func TestAsyncExtendsAClaimStillItsOwn(t *testing.T) {
+	const (
+		hookTimeout = 1500 * time.Millisecond
+		lease       = 2 * time.Second // renewal by Extend between +0.5 s and +1 s
+	)
+	d := newCountingDedupe()
+	b := newBlockedPool(t, Config{Dedupe: d, HookTimeout: hookTimeout, DedupeLease: lease})
+	late := plainPush(textXML("2", "late"))
+	t0 := time.Now()
+	checkResponse(t, "queued push", b.e.Serve(context.Background(), late), 200, "success")
+	b.runUntilClosed(t, t0.Add(700*time.Millisecond))
+	if n := b.late.Load(); n != 1 {
+		t.Fatalf("queued push's hooks ran %d times, want 1", n)
+	}
+	if x, a, bg := d.extends.Load(), d.aborts.Load(), d.begins.Load(); x != 1 || a != 0 || bg != 2 {
+		t.Errorf("store calls: %d Extend, %d Abort, %d Begin; want 1, 0 and 2 (one per push)", x, a, bg)
+	}
+	state, err := d.Dedupe.Begin(context.Background(), keyOfRequest(t, late), time.Second)
+	if err != nil || state != store.DedupeDone {
+		t.Errorf("queued push's key is %v (%v), want done", state, err)
+	}
+}
+
+// TestAsyncSlowClaimIsNotTakenForAnother: the store took the push's claim
+// late (a slow Begin), so the claim outlives push-begun + DedupeLease. A
+// job picked up in between must not take its own claim for another
+// delivery's and drop the push, which was answered "success": it waits
+// until its claim has surely ended, claims the push anew and runs it.
+func TestAsyncSlowClaimIsNotTakenForAnother(t *testing.T) {
+	const (
+		hookTimeout = 300 * time.Millisecond
+		lease       = 600 * time.Millisecond
+		beginDelay  = 150 * time.Millisecond
+	)
+	d := newCountingDedupe()
+	b := newBlockedPool(t, Config{Dedupe: d, HookTimeout: hookTimeout, DedupeLease: lease})
+	t0 := time.Now()
+	d.beginDelay.Store(int64(beginDelay))
+	checkResponse(t, "queued push", b.e.Serve(context.Background(), plainPush(textXML("2", "late"))), 200, "success")
+	d.beginDelay.Store(0)
+	// Picked up past begun + lease, while the store's lease still runs.
+	b.runUntilClosed(t, t0.Add(lease+50*time.Millisecond))
+	if n := b.late.Load(); n != 1 {
+		t.Errorf("queued push's hooks ran %d times, want 1 (answered \"success\", no other delivery)", n)
+	}
+}
+
+// TestAsyncLostClaimIsClaimedAnew: the store lost the claim of a queued
+// push (a restart, an eviction); Extend finds none, and the job claims the
+// push anew at once and runs it.
+func TestAsyncLostClaimIsClaimedAnew(t *testing.T) {
+	const (
+		hookTimeout = 1500 * time.Millisecond
+		lease       = 2 * time.Second
+	)
+	d := newCountingDedupe()
+	b := newBlockedPool(t, Config{Dedupe: d, HookTimeout: hookTimeout, DedupeLease: lease})
+	late := plainPush(textXML("2", "late"))
+	t0 := time.Now()
+	checkResponse(t, "queued push", b.e.Serve(context.Background(), late), 200, "success")
+	mustOK(t, d.Dedupe.Abort(context.Background(), keyOfRequest(t, late))) // the store forgets it
+	b.runUntilClosed(t, t0.Add(700*time.Millisecond))
+	if n := b.late.Load(); n != 1 {
+		t.Fatalf("queued push's hooks ran %d times, want 1", n)
+	}
+	if x, bg := d.extends.Load(), d.begins.Load(); x != 1 || bg != 3 {
+		t.Errorf("store calls: %d Extend, %d Begin; want 1 and 3 (one per push, one anew)", x, bg)
+	}
+}
+
+// TestAsyncNeedsLeaseLongerThanHooks: in async mode a claim that cannot
+// outlast the hooks is refused at New, rather than renewed for every push.
+func TestAsyncNeedsLeaseLongerThanHooks(t *testing.T) {
+	_, err := New(Config{Token: token, Async: true, HookTimeout: 2 * time.Second, DedupeLease: time.Second})
+	if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "DedupeLease (1s) must be longer than HookTimeout (2s)") {
+		t.Errorf("New = %v, want ErrConfig about DedupeLease", err)
+	}
+	// Sync mode keeps accepting it: its claims are not queued.
+	if _, err := New(Config{Token: token, HookTimeout: 2 * time.Second, DedupeLease: time.Second}); err != nil {
+		t.Errorf("sync New = %v", err)
+	}
+}

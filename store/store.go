@@ -215,6 +215,22 @@ type DedupeStore interface {
 	Abort(ctx context.Context, key string) error
 }
 
+// DedupeExtender is a DedupeStore that can lengthen a claim. The callback
+// route uses it in async mode, where a push may wait in a queue after its
+// claim was taken: a claim about to run out is extended while it is surely
+// still the route's own, rather than dropped and taken again, which would
+// leave a moment in which another delivery could take the push.
+type DedupeExtender interface {
+	DedupeStore
+
+	// Extend atomically sets the claim on key to expire lease (> 0) from
+	// now if key is in flight, and reports what it found: DedupeInFlight
+	// (extended), DedupeDone (handled already; unchanged) or DedupeNew (no
+	// live claim; nothing is claimed). A claim carries no owner, so callers
+	// extend only a claim whose lease cannot have run out yet.
+	Extend(ctx context.Context, key string, lease time.Duration) (DedupeState, error)
+}
+
 // GrantChange is a change ApplyOnce makes to a grant record.
 type GrantChange uint8
 

@@ -74,8 +74,8 @@ func makeEntry(now, ttl time.Duration, done bool) dedupeEntry {
 func (e dedupeEntry) expires() time.Duration { return time.Duration(e >> 1) }
 func (e dedupeEntry) done() bool             { return e&1 != 0 }
 
-// Compile-time check that Dedupe implements store.DedupeStore.
-var _ store.DedupeStore = (*Dedupe)(nil)
+// Compile-time check that Dedupe implements store.DedupeExtender.
+var _ store.DedupeExtender = (*Dedupe)(nil)
 
 // NewDedupe returns an empty Dedupe, independent of every other one. It
 // starts no goroutine, so it is cheap enough to make one per Endpoint.
@@ -117,6 +117,29 @@ func (d *Dedupe) Begin(ctx context.Context, key string, lease time.Duration) (st
 	}
 	s.put(h, makeEntry(now, lease, false), now)
 	return store.DedupeNew, nil
+}
+
+// Extend lengthens an in-flight claim on key; see store.DedupeExtender.
+func (d *Dedupe) Extend(ctx context.Context, key string, lease time.Duration) (store.DedupeState, error) {
+	if err := ctxErr(ctx); err != nil {
+		return 0, err
+	}
+	if err := store.CheckKeyTTL("dedupe", key, lease); err != nil {
+		return 0, err
+	}
+	h, s := d.locate(key)
+	now := d.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.entries[h]
+	switch {
+	case !ok || now >= e.expires():
+		return store.DedupeNew, nil
+	case e.done():
+		return store.DedupeDone, nil
+	}
+	s.entries[h] = makeEntry(now, lease, false)
+	return store.DedupeInFlight, nil
 }
 
 // Done marks key as handled for ttl.

@@ -46,9 +46,9 @@ type Store struct {
 
 // Compile-time checks that Store implements every store interface.
 var (
-	_ store.GrantStore  = (*Store)(nil)
-	_ store.TokenStore  = (*Store)(nil)
-	_ store.DedupeStore = (*Store)(nil)
+	_ store.GrantStore     = (*Store)(nil)
+	_ store.TokenStore     = (*Store)(nil)
+	_ store.DedupeExtender = (*Store)(nil)
 )
 
 // Option configures a Store.
@@ -120,6 +120,11 @@ func ctxErr(ctx context.Context) error {
 // Begin claims key for lease if nobody holds it; see store.DedupeStore.
 func (s *Store) Begin(ctx context.Context, key string, lease time.Duration) (store.DedupeState, error) {
 	return s.dedupe.Begin(ctx, key, lease)
+}
+
+// Extend lengthens an in-flight claim on key; see store.DedupeExtender.
+func (s *Store) Extend(ctx context.Context, key string, lease time.Duration) (store.DedupeState, error) {
+	return s.dedupe.Extend(ctx, key, lease)
 }
 
 // Done marks key as handled for ttl.

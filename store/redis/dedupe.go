@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/wxsub/wxsub/store"
 )
 
@@ -16,21 +18,32 @@ const (
 
 // Begin claims key for lease if nobody holds it; see store.DedupeStore.
 func (s *Store) Begin(ctx context.Context, key string, lease time.Duration) (store.DedupeState, error) {
+	return s.dedupeScript(ctx, "begin", s.scripts.begin, key, lease)
+}
+
+// Extend lengthens an in-flight claim on key; see store.DedupeExtender.
+func (s *Store) Extend(ctx context.Context, key string, lease time.Duration) (store.DedupeState, error) {
+	return s.dedupeScript(ctx, "extend", s.scripts.extend, key, lease)
+}
+
+// dedupeScript runs a script that takes a dedupe key and a lease and
+// answers a store.DedupeState.
+func (s *Store) dedupeScript(ctx context.Context, op string, script *goredis.Script, key string, lease time.Duration) (store.DedupeState, error) {
 	if err := ctxErr(ctx); err != nil {
 		return 0, err
 	}
 	if err := store.CheckKeyTTL("dedupe", key, lease); err != nil {
 		return 0, err
 	}
-	n, err := s.scripts.begin.Run(ctx, s.c, []string{s.dedupeKey(key)}, millis(lease)).Int64()
+	n, err := script.Run(ctx, s.c, []string{s.dedupeKey(key)}, millis(lease)).Int64()
 	if err != nil {
-		return 0, wrap(ctx, "begin", err)
+		return 0, wrap(ctx, op, err)
 	}
 	switch st := store.DedupeState(n); st {
 	case store.DedupeNew, store.DedupeInFlight, store.DedupeDone:
 		return st, nil
 	}
-	return 0, fmt.Errorf("%w: Begin reply %d", errCorrupt, n)
+	return 0, fmt.Errorf("%w: %s reply %d", errCorrupt, op, n)
 }
 
 // Done marks key as handled for ttl.

@@ -180,11 +180,22 @@ if v == 'done' then return 3 end
 return 2
 `
 
+// extendLua sets the expiry of KEYS[1] to ARGV[1] ms if it is in flight.
+// Returns 1 (no claim), 2 (extended) or 3 (done), the values of
+// store.DedupeState.
+const extendLua = `
+local v = redis.call('GET', KEYS[1])
+if not v then return 1 end
+if v == 'done' then return 3 end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 2
+`
+
 // scripts holds the compiled scripts of one Store.
 type scripts struct {
 	addOneTime, setLongTerm, consume, refund, get, list, revoke, deleteUser *goredis.Script
 	addOnce, setLongTermOnce, revokeOnce                                    *goredis.Script
-	invalidateToken, deleteIfEqual, begin                                   *goredis.Script
+	invalidateToken, deleteIfEqual, begin, extend                           *goredis.Script
 }
 
 func newScripts() *scripts {
@@ -203,6 +214,7 @@ func newScripts() *scripts {
 		invalidateToken: goredis.NewScript(invalidateTokenLua),
 		deleteIfEqual:   goredis.NewScript(deleteIfEqualLua),
 		begin:           goredis.NewScript(beginLua),
+		extend:          goredis.NewScript(extendLua),
 	}
 }
 

@@ -26,9 +26,9 @@ type Store struct {
 
 // Compile-time checks that Store implements every store interface.
 var (
-	_ store.GrantStore  = (*Store)(nil)
-	_ store.TokenStore  = (*Store)(nil)
-	_ store.DedupeStore = (*Store)(nil)
+	_ store.GrantStore     = (*Store)(nil)
+	_ store.TokenStore     = (*Store)(nil)
+	_ store.DedupeExtender = (*Store)(nil)
 )
 
 // Option configures a Store.

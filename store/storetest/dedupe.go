@@ -30,6 +30,7 @@ func RunDedupeStore(t *testing.T, newStore func(t *testing.T) store.DedupeStore)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newStore(t)) })
 	}
+	runDedupeExtend(t, newStore)
 }
 
 func begin(t *testing.T, ctx context.Context, s store.DedupeStore, key string, lease time.Duration, want store.DedupeState) {

@@ -104,6 +104,19 @@ func (b *broken) Abort(ctx context.Context, key string) error {
 	return b.Store.Abort(ctx, key)
 }
 
+func (b *broken) Extend(ctx context.Context, key string, lease time.Duration) (store.DedupeState, error) {
+	if b.bug == "extend-revives" {
+		// Extend an expired or missing claim too, claiming the key.
+		st, err := b.Store.Extend(ctx, key, lease)
+		if err == nil && st == store.DedupeNew {
+			_, err = b.Store.Begin(ctx, key, lease)
+			return store.DedupeInFlight, err
+		}
+		return st, err
+	}
+	return b.Store.Extend(ctx, key, lease)
+}
+
 // TestBrokenStore runs the suite against the mutation named by brokenEnv.
 // It is a helper for TestSuiteCatchesBugs and skips when run directly.
 func TestBrokenStore(t *testing.T) {
@@ -140,6 +153,7 @@ func TestSuiteCatchesBugs(t *testing.T) {
 		{"lease-shared", "Token/LeaseRace"},
 		{"begin-always-new", "Dedupe/Race"},
 		{"abort-erases-done", "Dedupe/AbortAfterDone"},
+		{"extend-revives", "Dedupe/ExtendStates"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.bug, func(t *testing.T) {
