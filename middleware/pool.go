@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -37,10 +38,15 @@ type pool struct {
 	jobs     chan job
 	maxBytes int64
 	bytes    atomic.Int64 // held by queued and running jobs
+
+	// held counts the queued and running jobs by dedupe key, so that a
+	// retry of a push this pool holds is answered "success", not 503.
+	mu   sync.Mutex
+	held map[string]int
 }
 
 func startPool(e *Endpoint, workers, size int, maxBytes int64) *pool {
-	p := &pool{e: e, jobs: make(chan job, size), maxBytes: maxBytes}
+	p := &pool{e: e, jobs: make(chan job, size), maxBytes: maxBytes, held: make(map[string]int)}
 	for range workers {
 		go p.work()
 	}
@@ -55,13 +61,36 @@ func (p *pool) submit(ctx *deadlineCtx, msg *codec.Message, key string, size int
 		p.bytes.Add(-size)
 		return false
 	}
+	p.hold(key, 1)
 	select {
 	case p.jobs <- job{ctx: context.WithoutCancel(ctx), msg: msg, key: key, claimed: ctx.begun, claimedBy: time.Now(), size: size}:
 		return true
 	default:
+		p.hold(key, -1)
 		p.bytes.Add(-size)
 		return false
 	}
+}
+
+// hold adds d to the jobs held for key ("" is not tracked).
+func (p *pool) hold(key string, d int) {
+	if key == "" {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if n := p.held[key] + d; n > 0 {
+		p.held[key] = n
+	} else {
+		delete(p.held, key)
+	}
+}
+
+// holds reports whether a job for key is queued or running.
+func (p *pool) holds(key string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.held[key] > 0
 }
 
 // queuedBytes returns the bytes held by queued and running jobs.
@@ -84,6 +113,7 @@ func (p *pool) run(j job) {
 	e := p.e
 	defer e.gate.leave()
 	defer p.bytes.Add(-j.size)
+	defer p.hold(j.key, -1)
 	claimed, ok := p.renew(j)
 	if !ok {
 		return

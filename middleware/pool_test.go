@@ -360,3 +360,70 @@ func TestAsyncNeedsLeaseLongerThanHooks(t *testing.T) {
 		t.Errorf("sync New = %v", err)
 	}
 }
+
+// TestAsyncRetryOfHeldPushSucceeds: a retry of a push this Endpoint's
+// queue holds is answered "success" (the push was accepted; WeChat need
+// not retry again), while a push in flight elsewhere is still answered
+// 503; the hooks run once.
+func TestAsyncRetryOfHeldPushSucceeds(t *testing.T) {
+	d := newCountingDedupe()
+	b := newBlockedPool(t, Config{Dedupe: d})
+	late := plainPush(textXML("2", "late"))
+	checkResponse(t, "queued push", b.e.Serve(context.Background(), late), 200, "success")
+	checkResponse(t, "retry while queued", b.e.Serve(context.Background(), late), 200, "success")
+	// Another instance holds this one: this Endpoint must not vouch for it.
+	other := plainPush(textXML("3", "elsewhere"))
+	_, err := d.Dedupe.Begin(context.Background(), keyOfRequest(t, other), time.Minute)
+	mustOK(t, err)
+	checkResponse(t, "push in flight elsewhere", b.e.Serve(context.Background(), other), 503, ReasonInFlight)
+	b.runUntilClosed(t, time.Now())
+	if n := b.late.Load(); n != 1 {
+		t.Errorf("queued push's hooks ran %d times, want 1", n)
+	}
+	if n := len(b.e.pool.held); n != 0 {
+		t.Errorf("pool still holds %d keys after draining", n)
+	}
+}
+
+// stallingDedupe is an in-memory dedupe store whose Begin, once armed,
+// waits after finding a key in flight until release returns, as a slow
+// store's reply does while the state it reports changes.
+type stallingDedupe struct {
+	*memory.Dedupe
+	stall atomic.Pointer[func()]
+}
+
+func (d *stallingDedupe) Begin(ctx context.Context, key string, lease time.Duration) (store.DedupeState, error) {
+	st, err := d.Dedupe.Begin(ctx, key, lease)
+	if st == store.DedupeInFlight {
+		if f := d.stall.Swap(nil); f != nil {
+			(*f)()
+		}
+	}
+	return st, err
+}
+
+// TestAsyncRetryRacingTheWorker: a retry's Begin finds the push in flight,
+// and before the route looks at its queue the worker finishes the push. The
+// retry is answered "success" (the push was handled), not 503.
+func TestAsyncRetryRacingTheWorker(t *testing.T) {
+	d := &stallingDedupe{Dedupe: memory.NewDedupe()}
+	b := newBlockedPool(t, Config{Dedupe: d})
+	late := plainPush(textXML("2", "late"))
+	key := keyOfRequest(t, late)
+	checkResponse(t, "queued push", b.e.Serve(context.Background(), late), 200, "success")
+	f := func() {
+		close(b.release) // the worker runs the queued push now
+		for deadline := time.Now().Add(5 * time.Second); b.e.pool.holds(key) && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	d.stall.Store(&f)
+	checkResponse(t, "retry racing the worker", b.e.Serve(context.Background(), late), 200, "success")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	mustOK(t, b.e.Close(ctx))
+	if n := b.late.Load(); n != 1 {
+		t.Errorf("hooks ran %d times, want 1", n)
+	}
+}

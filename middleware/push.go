@@ -99,6 +99,17 @@ func (e *Endpoint) claim(ctx *deadlineCtx, key string) (Response, bool) {
 		return Response{}, true
 	}
 	state, err := e.dedupe.Begin(ctx, key, e.dedupeLease)
+	if err == nil && state == store.DedupeInFlight && e.pool != nil {
+		if e.pool.holds(key) {
+			// The push waits in this Endpoint's queue, or runs there:
+			// it was accepted, and this delivery is a retry of it.
+			return success(), false
+		}
+		// The pool may have finished the push since Begin looked: ask
+		// again, rather than send WeChat back for a push handled already
+		// (or, if its hooks failed, leave it unhandled until then).
+		state, err = e.dedupe.Begin(ctx, key, e.dedupeLease)
+	}
 	if err != nil {
 		e.log.ErrorContext(ctx, "wxsub: dedupe store failed", "key", key, "err", err)
 		return reject(http.StatusInternalServerError, ReasonStore), false

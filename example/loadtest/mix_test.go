@@ -54,6 +54,9 @@ type worker struct {
 	last    *codec.Message
 	// counts of pushes answered 200, by kind ("dup" for duplicates).
 	kinds map[string]int64
+	// hookLines counts the lines the app's hooks must have logged for the
+	// pushes answered 200, by message.
+	hookLines map[string]int64
 }
 
 func newWorker(run string, id int, ps []*pushtest.Pusher) *worker {
@@ -63,6 +66,8 @@ func newWorker(run string, id int, ps []*pushtest.Pusher) *worker {
 		pushers: ps,
 		model:   map[[2]string]*grant{},
 		kinds:   map[string]int64{},
+
+		hookLines: map[string]int64{},
 	}
 	for i := range usersPerWorker {
 		u := fmt.Sprintf("o_%s_w%d_u%d", run, id, i)
@@ -149,6 +154,21 @@ func (w *worker) handled(m *codec.Message, kind string) {
 		return
 	}
 	w.last = m
+	// The example app's hooks log one line per item of a subscription
+	// event, one per text message and one per unknown push; image, page
+	// and session pushes have no hook.
+	switch kind {
+	case "popup":
+		w.hookLines["subscription popup"] += int64(len(m.Items))
+	case "change":
+		w.hookLines["subscription changed"] += int64(len(m.Items))
+	case "sent":
+		w.hookLines["message sent"] += int64(len(m.Items))
+	case "text":
+		w.hookLines["customer-service text"]++
+	case "unknown":
+		w.hookLines["unhandled push"]++
+	}
 	for _, it := range m.Items {
 		g := w.model[[2]string{m.FromUserName, it.TemplateID}]
 		isLong := it.TemplateID == "LT1"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -45,21 +46,32 @@ func TestSustainedLoad(t *testing.T) {
 	// The memory store's state is bounded by its TTL: with a short one
 	// the heap levels off. One framework suffices; the store is the same.
 	t.Run("nethttp/memory-ttl", func(t *testing.T) { sustain(t, f, "nethttp", "memory-ttl") })
+	// Async mode answers before hooks run; they must still run once per
+	// push, with either store.
+	t.Run("nethttp/memory-async", func(t *testing.T) { sustain(t, f, "nethttp", "memory-async") })
+	t.Run("fiber/redis-async", func(t *testing.T) { sustain(t, f, "fiber", "redis-async") })
 }
 
+// sustain drives one target: fw serving the app with storeName, which is
+// "memory" or "redis", optionally followed by "-ttl" (a 2 s dedupe TTL) or
+// "-async" (Config.Async).
 func sustain(t *testing.T, f form, fw, storeName string) {
 	wechat := sendertest.NewServer()
 	t.Cleanup(wechat.Close)
+	base, variant, _ := strings.Cut(storeName, "-")
 	var redisAddr string
-	if storeName == "redis" {
+	if base == "redis" {
 		redisAddr = redistest.StartServer(t).Addr()
 	}
 	logs := newLogCounter()
 	env := appEnv(wechat, redisAddr)
-	if storeName == "memory-ttl" {
+	switch variant {
+	case "ttl":
 		// The shortest TTL the route accepts needs the replay check off.
 		env["WECHAT_REPLAY_WINDOW"] = "0"
 		env["WECHAT_DEDUPE_TTL"] = shortDedupeTTL.String()
+	case "async":
+		env["WECHAT_ASYNC"] = "1"
 	}
 	a, base := startApp(t, fw, env, logs)
 	run := fmt.Sprintf("sus%d", time.Now().UnixNano())
@@ -116,12 +128,13 @@ func sustain(t *testing.T, f form, fw, storeName string) {
 	}
 	grants := reconcile(t, a.Grants, workers)
 	t.Logf("grants reconciled: %d one-time grants held by %d users", grants, len(workers)*usersPerWorker)
+	checkHookRuns(t, logs, workers)
 
 	growth := int64(heap[1]) - int64(heap[0])
 	between := handled[1] - handled[0]
 	allowed := int64(heapNoise)
 	switch storeName {
-	case "memory":
+	case "memory", "memory-async":
 		allowed += between * bytesPerHandled
 	case "memory-ttl":
 		interval := f.sustain - 250*time.Millisecond - f.sustain/3
@@ -137,6 +150,38 @@ func sustain(t *testing.T, f form, fw, storeName string) {
 	if growth > allowed {
 		t.Errorf("live heap grew %d bytes between the measurements, more than the %d allowed", growth, allowed)
 	}
+}
+
+// checkHookRuns checks that the app's hooks ran exactly once for every
+// push answered 200 (duplicates not at all), by the lines they log: one
+// per subscription item, or per message. In async mode the last hooks may
+// still be running when the load stops, so it waits for them a little.
+func checkHookRuns(t *testing.T, logs *logCounter, workers []*worker) {
+	t.Helper()
+	want := map[string]int64{}
+	for _, w := range workers {
+		for msg, n := range w.hookLines {
+			want[msg] += n
+		}
+	}
+	differ := func() []string {
+		var d []string
+		for msg, n := range want {
+			if got := int64(logs.Count(msg)); got != n {
+				d = append(d, fmt.Sprintf("%q logged %d times, want %d", msg, got, n))
+			}
+		}
+		return d
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(differ()) > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if d := differ(); len(d) > 0 {
+		t.Errorf("hooks did not run exactly once per handled push: %s", strings.Join(d, "; "))
+		return
+	}
+	t.Logf("hooks ran once per handled push: %v", want)
 }
 
 // liveHeap returns the bytes of live heap objects after two full

@@ -71,7 +71,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	a.Grants = grants
 
-	mux, err := a.hooks()
+	mux, err := a.hooks(cfg.Async)
 	if err != nil {
 		return nil, err
 	}
@@ -85,6 +85,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Dedupe:         dedupe,
 		ReplayWindow:   cfg.ReplayWindow,
 		DedupeTTL:      cfg.DedupeTTL,
+		Async:          cfg.Async,
 		Logger:         log,
 	}
 	if cfg.NoReplayCheck {
@@ -118,7 +119,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 
 // hooks logs every event the app receives. Grants are recorded by the
 // Endpoint itself before these run.
-func (a *App) hooks() (*handlers.Mux, error) {
+func (a *App) hooks(async bool) (*handlers.Mux, error) {
 	mux := handlers.NewMux()
 	return mux, errors.Join(
 		mux.OnSubscribePopup(func(ctx context.Context, ev *handlers.SubscribePopupEvent) error {
@@ -142,7 +143,11 @@ func (a *App) hooks() (*handlers.Mux, error) {
 		}),
 		mux.OnText(func(ctx context.Context, msg *handlers.TextMessage) error {
 			a.log.InfoContext(ctx, "customer-service text", "openid", msg.FromUserName)
-			msg.TransferToCustomerService()
+			if !async {
+				// An async route answers before hooks run, so it cannot
+				// pass the message on in its reply.
+				msg.TransferToCustomerService()
+			}
 			return nil
 		}),
 		mux.OnUnknown(func(ctx context.Context, msg *handlers.UnknownMessage) error {

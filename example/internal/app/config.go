@@ -24,6 +24,7 @@ type Config struct {
 	ReplayWindow  time.Duration // WECHAT_REPLAY_WINDOW (default 5m; 0 disables)
 	NoReplayCheck bool          // set when WECHAT_REPLAY_WINDOW is 0
 	DedupeTTL     time.Duration // WECHAT_DEDUPE_TTL (default: the route's, 10m)
+	Async         bool          // WECHAT_ASYNC=1: answer at once, run hooks on a worker pool
 	// Mode is WECHAT_MODE: "plaintext", "compatible", "safe", or "" for
 	// the route's default (safe with an AES key, plaintext without).
 	Mode string
@@ -99,6 +100,13 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 		c.ReplayWindow = d
 		c.NoReplayCheck = d == 0
+	}
+	switch v := strings.TrimSpace(getenv("WECHAT_ASYNC")); v {
+	case "", "0":
+	case "1":
+		c.Async = true
+	default:
+		return Config{}, fmt.Errorf("WECHAT_ASYNC must be 1 or 0, got %q", v)
 	}
 	if v := strings.TrimSpace(getenv("WECHAT_DEDUPE_TTL")); v != "" {
 		d, err := time.ParseDuration(v)

@@ -40,13 +40,14 @@ func TestLoadConfigValues(t *testing.T) {
 	env["WECHAT_REPLAY_WINDOW"] = "0"
 	env["WECHAT_MODE"] = "compatible"
 	env["WECHAT_DEDUPE_TTL"] = "90s"
+	env["WECHAT_ASYNC"] = "1"
 	c, err := LoadConfig(envOf(env))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.APIBase != "http://127.0.0.1:9000" || c.Addr != "127.0.0.1:0" || !c.StableToken ||
 		!c.NoReplayCheck || c.ReplayWindow != 0 || strings.Join(c.LongTerm, "|") != "t1|t2" || c.Mode != "compatible" ||
-		c.DedupeTTL != 90*time.Second {
+		c.DedupeTTL != 90*time.Second || !c.Async {
 		t.Fatalf("values: %+v", c)
 	}
 }
@@ -65,6 +66,7 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 		{"WECHAT_REPLAY_WINDOW", "5 minutes", "WECHAT_REPLAY_WINDOW"},
 		{"WECHAT_REPLAY_WINDOW", "-1m", "WECHAT_REPLAY_WINDOW"},
 		{"WECHAT_DEDUPE_TTL", "10 minutes", "WECHAT_DEDUPE_TTL"},
+		{"WECHAT_ASYNC", "yes", "WECHAT_ASYNC"},
 		{"WECHAT_DEDUPE_TTL", "0", "WECHAT_DEDUPE_TTL"},
 		{"WECHAT_MODE", "secure", "WECHAT_MODE"},
 		{"WECHAT_MODE", "safe", "WECHAT_MODE"}, // no AES key in the base env
