@@ -144,7 +144,7 @@ type Config struct {
 	// bounds the request bodies that pushes queued or running hold (0
 	// means DefaultQueueBytes, or MaxBodyBytes when that is larger); it
 	// must be at least MaxBodyBytes. A push over either bound is answered
-	// 503, so that WeChat retries it.
+	// 503, so that WeChat retries it. The workers run until Close.
 	Async      bool
 	Workers    int
 	QueueSize  int

@@ -25,8 +25,9 @@
 //     event's sender, time, name and subscription items. A retry of a push handled
 //     successfully is answered "success" without running hooks; a retry
 //     arriving while the first delivery is still running is answered 503,
-//     so WeChat tries again later; a push whose hooks failed is released,
-//     so WeChat's retry runs it again.
+//     so WeChat tries again later (in async mode, "success" when this
+//     Endpoint's own queue holds the push); a push whose hooks failed is
+//     released, so WeChat's retry runs it again.
 //  5. Grant bookkeeping, when Config.Grants is set (see below).
 //  6. Hooks: Config.Mux dispatches the typed event. They get a context
 //     whose deadline is HookTimeout (4 s by default) after verification.
@@ -34,7 +35,8 @@
 //     answers 500 and logs the error (with the stack, for a panic), and
 //     WeChat retries. A hook that ignores its context cannot delay the
 //     answer: at the deadline the route answers 500, while the push stays
-//     claimed until the hook really returns.
+//     claimed until the hook returns or DedupeLease runs out, whichever
+//     comes first.
 //  7. The answer: "success", or the passive reply a customer-service hook
 //     asked for (encrypted when the push was).
 //
@@ -67,8 +69,9 @@
 //	405                  method other than GET and POST
 //	413                  body over MaxBodyBytes
 //	500                  hook error, panic or timeout; store error
-//	503                  push in progress elsewhere, async queue full, or
-//	                     Endpoint closed (WeChat retries)
+//	503                  push in progress elsewhere (not in this Endpoint's
+//	                     async queue), async queue full, or Endpoint closed
+//	                     (WeChat retries)
 //
 // Every error body is a short fixed reason (the Reason constants); it never
 // echoes the request.
@@ -103,15 +106,23 @@
 // verified, claimed and booked, and queues its hooks for a pool of
 // workers. The queue holds at most QueueSize pushes and QueueBytes of
 // request bodies; a push over either bound is answered 503 so that WeChat
-// retries. A push that waited in the queue so long that its dedupe claim
-// could end before its hooks return extends the claim while it is surely
-// still its own (with a store.DedupeExtender; both built-in stores are
-// one); later than that, it waits until the claim has surely ended and
-// claims the push anew, leaving it to a newer delivery that took it
-// meanwhile. A redelivery therefore cannot run the hooks a second time
-// unless the store fails. Async mode needs DedupeLease longer than
-// HookTimeout. Hook failures in async mode are logged, not retried (WeChat
-// was already told "success"), and passive replies cannot be sent. Call
-// Close to drain the queue on shutdown; a Close that gives up waiting
-// leaves the queued pushes to run.
+// retries. A retry of a push the queue holds is answered "success".
+//
+// A push that waited in the queue so long that its dedupe claim could end
+// before its hooks return extends the claim while it is surely still its
+// own (with a store.DedupeExtender; both built-in stores are one). Later
+// than that, it waits until the claim has surely ended and claims the push
+// anew. A claim it finds then is another delivery's, which may still fail,
+// so it looks again once that claim could have ended, and gives the push
+// up only when it finds it handled. A push answered "success" is therefore
+// run, and a redelivery does not run its hooks a second time, as long as
+// the store answers and hooks return within their deadline. Async mode
+// needs DedupeLease longer than HookTimeout; renewal keeps half the
+// difference (at most a second) as its margin, so keep it at the default
+// of 2 s or more.
+//
+// Hook failures in async mode are logged, not retried (WeChat was already
+// told "success"), and passive replies cannot be sent. The workers run
+// until Close: call it on shutdown, to drain the queue. A Close that gives
+// up waiting leaves the queued pushes to run.
 package middleware

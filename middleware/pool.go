@@ -43,10 +43,15 @@ type pool struct {
 	// retry of a push this pool holds is answered "success", not 503.
 	mu   sync.Mutex
 	held map[string]int
+
+	// margin is what renew keeps on either side of a claim's possible
+	// end: half of DedupeLease - HookTimeout, at most maxRenewMargin.
+	margin time.Duration
 }
 
 func startPool(e *Endpoint, workers, size int, maxBytes int64) *pool {
-	p := &pool{e: e, jobs: make(chan job, size), maxBytes: maxBytes, held: make(map[string]int)}
+	p := &pool{e: e, jobs: make(chan job, size), maxBytes: maxBytes, held: make(map[string]int),
+		margin: min(maxRenewMargin, (e.dedupeLease-e.hookTimeout)/2)}
 	for range workers {
 		go p.work()
 	}
@@ -61,25 +66,34 @@ func (p *pool) submit(ctx *deadlineCtx, msg *codec.Message, key string, size int
 		p.bytes.Add(-size)
 		return false
 	}
-	p.hold(key, 1)
+	j := job{ctx: context.WithoutCancel(ctx), msg: msg, key: key, claimed: ctx.begun, claimedBy: time.Now(), size: size}
+	// The key is held from the moment the job is queued, and not before:
+	// a retry must not be told "success" for a push the queue refused.
+	// The worker's release of the key takes the same lock, so it cannot
+	// come first.
+	p.mu.Lock()
 	select {
-	case p.jobs <- job{ctx: context.WithoutCancel(ctx), msg: msg, key: key, claimed: ctx.begun, claimedBy: time.Now(), size: size}:
+	case p.jobs <- j:
+		if key != "" {
+			p.held[key]++
+		}
+		p.mu.Unlock()
 		return true
 	default:
-		p.hold(key, -1)
+		p.mu.Unlock()
 		p.bytes.Add(-size)
 		return false
 	}
 }
 
-// hold adds d to the jobs held for key ("" is not tracked).
-func (p *pool) hold(key string, d int) {
+// unhold releases a job's hold on key ("" is not tracked).
+func (p *pool) unhold(key string) {
 	if key == "" {
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if n := p.held[key] + d; n > 0 {
+	if n := p.held[key] - 1; n > 0 {
 		p.held[key] = n
 	} else {
 		delete(p.held, key)
@@ -113,7 +127,7 @@ func (p *pool) run(j job) {
 	e := p.e
 	defer e.gate.leave()
 	defer p.bytes.Add(-j.size)
-	defer p.hold(j.key, -1)
+	defer p.unhold(j.key)
 	claimed, ok := p.renew(j)
 	if !ok {
 		return
@@ -136,11 +150,10 @@ func (p *pool) run(j job) {
 	e.finish(ctx, j.key, err)
 }
 
-// renewMargin is how long before a claim's earliest possible end renew
-// stops trusting the claim to be its own, and how long after its latest
-// possible end renew waits before claiming the push anew: far longer than
-// a store takes to answer.
-const renewMargin = time.Second
+// maxRenewMargin bounds the margin renew keeps on either side of a
+// claim's possible end (see pool.margin): far longer than a store takes
+// to answer.
+const maxRenewMargin = time.Second
 
 // renew makes sure the job's claim lasts until its hooks must have
 // returned. A job that waited in the queue so long that its lease could
@@ -150,13 +163,11 @@ const renewMargin = time.Second
 //
 // While the claim is surely still the job's own, renew extends it
 // (store.DedupeExtender). Past that point it cannot tell its own claim
-// from a newer delivery's, so it waits until its own has surely ended and
-// claims the push anew; a claim found then belongs to another delivery,
-// which runs the hooks instead of this job. renew returns the earliest
-// time the lease now in force can have started, and false when the job
-// must not run. When the store cannot extend claims or fails, the hooks
-// run on the old claim (nothing may be lost; finish then leaves the
-// outcome unrecorded if the lease ran out).
+// from a newer delivery's, so it retakes the push (see retake). renew
+// returns the earliest time the lease now in force can have started, and
+// false when the job must not run because the push was handled. When the
+// store cannot extend claims, the hooks run on the old claim (finish then
+// leaves the outcome unrecorded if the lease ran out).
 func (p *pool) renew(j job) (time.Time, bool) {
 	e := p.e
 	now := time.Now()
@@ -170,42 +181,60 @@ func (p *pool) renew(j job) (time.Time, bool) {
 			"key", j.key, "waited", now.Sub(j.claimed))
 		return j.claimed, true
 	}
-	if now.Add(renewMargin).Before(end) {
-		ctx, cancel := context.WithDeadline(j.ctx, end.Add(-renewMargin/2))
+	// When the job's own claim has surely ended.
+	retakeAt := j.claimedBy.Add(e.dedupeLease + p.margin)
+	if now.Add(p.margin).Before(end) {
+		ctx, cancel := context.WithDeadline(j.ctx, end.Add(-p.margin/2))
 		state, err := ext.Extend(ctx, j.key, e.dedupeLease)
 		cancel()
 		switch {
 		case err != nil:
-			e.log.ErrorContext(j.ctx, "wxsub: dedupe store failed to extend a queued push's claim; running its hooks on the old claim",
+			e.log.ErrorContext(j.ctx, "wxsub: dedupe store failed to extend a queued push's claim; retaking the push once the claim has ended",
 				"key", j.key, "err", err)
-			return j.claimed, true
 		case state == store.DedupeInFlight:
 			return now, true
 		case state == store.DedupeDone:
-			e.log.WarnContext(j.ctx, "wxsub: a queued push was handled by another delivery meanwhile; leaving it", "key", j.key)
+			return time.Time{}, false
+		default:
+			// DedupeNew: the store lost the claim (a restart, an
+			// eviction): no claim of this job's is left to wait for.
+			retakeAt = now
+		}
+	}
+	return p.retake(j, retakeAt)
+}
+
+// retake claims the push anew from at on, when the job's own claim has
+// surely ended, and reports as renew does. It gives the push up only when
+// it finds it done. A claim it finds belongs to another delivery, which may
+// still fail (its hooks, its store calls, its queue) after this job's
+// "success" was the answer WeChat kept, so retake looks again once that
+// claim could have ended: the push is run here unless it was handled
+// elsewhere. If the store fails, the hooks run unclaimed: nothing is lost.
+func (p *pool) retake(j job, at time.Time) (time.Time, bool) {
+	e := p.e
+	for {
+		if wait := time.Until(at); wait > 0 {
+			time.Sleep(wait)
+		}
+		begun := time.Now()
+		ctx, cancel := context.WithTimeout(j.ctx, e.hookTimeout)
+		state, err := e.dedupe.Begin(ctx, j.key, e.dedupeLease)
+		cancel()
+		switch {
+		case err != nil:
+			e.log.ErrorContext(j.ctx, "wxsub: dedupe store failed to claim a queued push anew; running its hooks unclaimed",
+				"key", j.key, "err", err)
+			return j.claimed, true
+		case state == store.DedupeNew:
+			e.log.WarnContext(j.ctx, "wxsub: a push waited in the async queue past its claim's lease; claimed anew",
+				"key", j.key, "waited", begun.Sub(j.claimed))
+			return begun, true
+		case state == store.DedupeDone:
 			return time.Time{}, false
 		}
-		// DedupeNew: the store lost the claim (a restart, an eviction).
-		// Claim the push anew at once: a claim Begin finds now is
-		// another delivery's.
-	} else if wait := time.Until(j.claimedBy.Add(e.dedupeLease + renewMargin)); wait > 0 {
-		time.Sleep(wait)
-	}
-	begun := time.Now()
-	ctx, cancel := context.WithTimeout(j.ctx, e.hookTimeout)
-	defer cancel()
-	state, err := e.dedupe.Begin(ctx, j.key, e.dedupeLease)
-	switch {
-	case err != nil:
-		e.log.ErrorContext(j.ctx, "wxsub: dedupe store failed to claim a queued push anew; running its hooks unclaimed",
-			"key", j.key, "err", err)
-		return j.claimed, true
-	case state == store.DedupeNew:
-		e.log.WarnContext(j.ctx, "wxsub: a push waited in the async queue past its claim's lease; claimed anew",
+		e.log.WarnContext(j.ctx, "wxsub: a queued push is claimed by another delivery; looking again once that claim could have ended",
 			"key", j.key, "waited", begun.Sub(j.claimed))
-		return begun, true
+		at = begun.Add(e.dedupeLease + p.margin)
 	}
-	e.log.WarnContext(j.ctx, "wxsub: a push waited in the async queue past its claim's lease and another delivery took it; leaving it to that one",
-		"key", j.key, "waited", begun.Sub(j.claimed), "state", state)
-	return time.Time{}, false
 }

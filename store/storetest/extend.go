@@ -22,6 +22,7 @@ func runDedupeExtend(t *testing.T, newStore func(t *testing.T) store.DedupeStore
 		{"ExtendStates", testExtendStates},
 		{"ExtendLengthensLease", testExtendLengthensLease},
 		{"ExtendShortensLease", testExtendShortensLease},
+		{"ExtendLeavesDone", testExtendLeavesDone},
 		{"ExtendInvalidArguments", testExtendInvalidArguments},
 	}
 	for _, tc := range tests {
@@ -71,6 +72,17 @@ func testExtendShortensLease(t *testing.T, s store.DedupeExtender) {
 	ctx, key := testContext(t), unique("push")
 	begin(t, ctx, s, key, time.Minute, store.DedupeNew)
 	extend(t, ctx, s, key, shortTTL, store.DedupeInFlight)
+	time.Sleep(settle)
+	begin(t, ctx, s, key, time.Minute, store.DedupeNew)
+}
+
+// testExtendLeavesDone: Extend on a done key changes nothing, not even
+// when the record expires.
+func testExtendLeavesDone(t *testing.T, s store.DedupeExtender) {
+	ctx, key := testContext(t), unique("push")
+	begin(t, ctx, s, key, time.Minute, store.DedupeNew)
+	noErr(t, "Done", s.Done(ctx, key, shortTTL))
+	extend(t, ctx, s, key, time.Minute, store.DedupeDone)
 	time.Sleep(settle)
 	begin(t, ctx, s, key, time.Minute, store.DedupeNew)
 }

@@ -114,6 +114,14 @@ func (b *broken) Extend(ctx context.Context, key string, lease time.Duration) (s
 		}
 		return st, err
 	}
+	if b.bug == "extend-resets-done" {
+		// Give a done key the lease as its new expiry.
+		st, err := b.Store.Extend(ctx, key, lease)
+		if err == nil && st == store.DedupeDone {
+			err = b.Store.Done(ctx, key, lease)
+		}
+		return st, err
+	}
 	return b.Store.Extend(ctx, key, lease)
 }
 
@@ -154,6 +162,7 @@ func TestSuiteCatchesBugs(t *testing.T) {
 		{"begin-always-new", "Dedupe/Race"},
 		{"abort-erases-done", "Dedupe/AbortAfterDone"},
 		{"extend-revives", "Dedupe/ExtendStates"},
+		{"extend-resets-done", "Dedupe/ExtendLeavesDone"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.bug, func(t *testing.T) {

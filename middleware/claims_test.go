@@ -1,0 +1,157 @@
+package middleware
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/wxsub/wxsub/handlers"
+	"github.com/wxsub/wxsub/store"
+	"github.com/wxsub/wxsub/store/memory"
+)
+
+// gatedDedupe is a dedupe store (with Extend) whose Begin, once armed for a
+// key, waits after it claimed that key (answer New) until proceed is
+// closed: a slow reply from a network store, not a failure.
+type gatedDedupe struct {
+	*memory.Dedupe
+	key      atomic.Pointer[string]
+	claimed  chan struct{}
+	proceed  chan struct{}
+	gateUsed atomic.Bool
+}
+
+func (d *gatedDedupe) Begin(ctx context.Context, key string, lease time.Duration) (store.DedupeState, error) {
+	st, err := d.Dedupe.Begin(ctx, key, lease)
+	if k := d.key.Load(); k != nil && *k == key && st == store.DedupeNew && d.gateUsed.CompareAndSwap(false, true) {
+		close(d.claimed)
+		<-d.proceed
+	}
+	return st, err
+}
+
+// TestAsyncGivesUpOnlyWhenDone: instance 1 answered push "late" success
+// and queued it; its queue is slow, so the claim lapses. WeChat delivers
+// the push again (the "success" was lost on the way) to instance 2, whose
+// store call claims it but whose queue turns out full. While instance 2
+// holds that claim, a further retry reaches instance 1 and is answered
+// success (instance 1 holds the push). Instance 1's job, retaking the push,
+// finds instance 2's claim: it must not trust that delivery, which then
+// fails (503, claim dropped), but look again once the claim could have
+// ended, and run the push. Found by review: the job used to give up.
+func TestAsyncGivesUpOnlyWhenDone(t *testing.T) {
+	const (
+		hookTimeout = 50 * time.Millisecond
+		lease       = 600 * time.Millisecond
+	)
+	shared := memory.NewDedupe()
+	var lateRuns atomic.Int32
+	release1, release2 := make(chan struct{}), make(chan struct{})
+	started := make(chan struct{}, 2)
+	mux := handlers.NewMux()
+	mustOK(t, mux.OnText(func(_ context.Context, m *handlers.TextMessage) error {
+		switch m.Content {
+		case "block1":
+			started <- struct{}{}
+			<-release1
+		case "block2":
+			started <- struct{}{}
+			<-release2
+		case "late":
+			lateRuns.Add(1)
+		}
+		return nil
+	}))
+	e1 := newEndpoint(t, Config{Mux: mux, Async: true, Workers: 1, QueueSize: 4,
+		Dedupe: shared, HookTimeout: hookTimeout, DedupeLease: lease})
+	gd := &gatedDedupe{Dedupe: shared, claimed: make(chan struct{}), proceed: make(chan struct{})}
+	e2 := newEndpoint(t, Config{Mux: mux, Async: true, Workers: 1, QueueSize: 1,
+		Dedupe: gd, HookTimeout: hookTimeout, DedupeLease: lease})
+
+	// Instance 2: worker busy, queue full.
+	checkResponse(t, "e2 block", e2.Serve(context.Background(), plainPush(textXML("10", "block2"))), 200, "success")
+	<-started
+	checkResponse(t, "e2 filler", e2.Serve(context.Background(), plainPush(textXML("11", "fill"))), 200, "success")
+
+	// Instance 1: worker busy, "late" queued and answered success.
+	checkResponse(t, "e1 block", e1.Serve(context.Background(), plainPush(textXML("1", "block1"))), 200, "success")
+	<-started
+	late := plainPush(textXML("2", "late"))
+	key := keyOfRequest(t, late)
+	queued := time.Now()
+	checkResponse(t, "late, first delivery", e1.Serve(context.Background(), late), 200, "success")
+	time.Sleep(lease + 50*time.Millisecond) // its claim lapses in the queue
+	// Instance 1's worker reaches the job too late to extend: it retakes
+	// the push at queued + lease + margin.
+	close(release1)
+
+	// The redelivery to instance 2 claims the push before then; its reply
+	// is slow.
+	gd.key.Store(&key)
+	respC := make(chan Response, 1)
+	go func() { respC <- e2.Serve(context.Background(), late) }()
+	<-gd.claimed
+
+	// A further retry reaches instance 1 meanwhile: its pool holds the key.
+	checkResponse(t, "late, retry to instance 1", e1.Serve(context.Background(), late), 200, "success")
+
+	// Instance 1's job finds instance 2's claim; then instance 2 fails.
+	time.Sleep(time.Until(queued.Add(lease + e1.pool.margin + 100*time.Millisecond)))
+	close(gd.proceed)
+	checkResponse(t, "late, redelivery to instance 2", <-respC, 503, ReasonQueueFull)
+	close(release2)
+	for _, e := range []*Endpoint{e1, e2} {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		mustOK(t, e.Close(ctx))
+		cancel()
+	}
+	if n := lateRuns.Load(); n != 1 {
+		t.Errorf("push answered \"success\" by instance 1: hooks ran %d times, want 1", n)
+	}
+	st, err := shared.Begin(context.Background(), key, time.Second)
+	if err != nil || st != store.DedupeDone {
+		t.Errorf("the push's key is %v (%v), want done", st, err)
+	}
+}
+
+// TestSyncInFlightAsksOnce: the sync route never vouches for a push it does
+// not run: a push in flight elsewhere is answered 503 after
+// one Begin, with no second look at the store.
+func TestSyncInFlightAsksOnce(t *testing.T) {
+	d := newCountingDedupe()
+	mux := handlers.NewMux()
+	mustOK(t, mux.OnText(func(context.Context, *handlers.TextMessage) error { return nil }))
+	e := newEndpoint(t, Config{Mux: mux, Dedupe: d})
+	req := plainPush(textXML("7", "x"))
+	_, err := d.Dedupe.Begin(context.Background(), keyOfRequest(t, req), time.Minute)
+	mustOK(t, err)
+	checkResponse(t, "in flight elsewhere", e.Serve(context.Background(), req), 503, ReasonInFlight)
+	if n := d.begins.Load(); n != 1 {
+		t.Errorf("sync route called Begin %d times, want 1", n)
+	}
+}
+
+// TestAsyncShortLeaseStillExtends: the margin renew keeps scales with
+// DedupeLease - HookTimeout, so a push a little late on a short lease is
+// extended at once, not parked until its claim ends plus a fixed second.
+func TestAsyncShortLeaseStillExtends(t *testing.T) {
+	const (
+		hookTimeout = 100 * time.Millisecond
+		lease       = 200 * time.Millisecond // margin 50 ms: extend between +100 and +150 ms
+	)
+	d := newCountingDedupe()
+	b := newBlockedPool(t, Config{Dedupe: d, HookTimeout: hookTimeout, DedupeLease: lease})
+	queued := time.Now()
+	checkResponse(t, "late", b.e.Serve(context.Background(), plainPush(textXML("2", "late"))), 200, "success")
+	b.runUntilClosed(t, queued.Add(120*time.Millisecond))
+	if took := time.Since(queued); took > lease+200*time.Millisecond {
+		t.Errorf("late push took %v to run and drain", took)
+	}
+	if n := b.late.Load(); n != 1 {
+		t.Errorf("hooks ran %d times, want 1", n)
+	}
+	if n := d.extends.Load(); n != 1 {
+		t.Errorf("%d Extend calls, want 1", n)
+	}
+}
