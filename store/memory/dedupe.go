@@ -97,61 +97,68 @@ func (d *Dedupe) locate(key string) ([2]uint64, *dedupeShard) {
 // now is the time since the epoch.
 func (d *Dedupe) now() time.Duration { return time.Since(d.epoch) }
 
-// Begin claims key for lease if nobody holds it; see store.DedupeStore.
-func (d *Dedupe) Begin(ctx context.Context, key string, lease time.Duration) (store.DedupeState, error) {
+// open checks the arguments of a call that sets key's record for ttl, and
+// returns the key's hash, its shard and the time.
+func (d *Dedupe) open(ctx context.Context, key string, ttl time.Duration) ([2]uint64, *dedupeShard, time.Duration, error) {
 	if err := ctxErr(ctx); err != nil {
-		return 0, err
+		return [2]uint64{}, nil, 0, err
 	}
-	if err := store.CheckKeyTTL("dedupe", key, lease); err != nil {
-		return 0, err
+	if err := store.CheckKeyTTL("dedupe", key, ttl); err != nil {
+		return [2]uint64{}, nil, 0, err
 	}
 	h, s := d.locate(key)
-	now := d.now()
+	return h, s, d.now(), nil
+}
+
+// state returns the state of the record under h at now: DedupeNew when
+// there is none or it expired. The caller holds s.mu.
+func (s *dedupeShard) state(h [2]uint64, now time.Duration) store.DedupeState {
+	e, ok := s.entries[h]
+	switch {
+	case !ok || now >= e.expires():
+		return store.DedupeNew
+	case e.done():
+		return store.DedupeDone
+	}
+	return store.DedupeInFlight
+}
+
+// Begin claims key for lease if nobody holds it; see store.DedupeStore.
+func (d *Dedupe) Begin(ctx context.Context, key string, lease time.Duration) (store.DedupeState, error) {
+	h, s, now, err := d.open(ctx, key, lease)
+	if err != nil {
+		return 0, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if e, ok := s.entries[h]; ok && now < e.expires() {
-		if e.done() {
-			return store.DedupeDone, nil
-		}
-		return store.DedupeInFlight, nil
+	st := s.state(h, now)
+	if st == store.DedupeNew {
+		s.put(h, makeEntry(now, lease, false), now)
 	}
-	s.put(h, makeEntry(now, lease, false), now)
-	return store.DedupeNew, nil
+	return st, nil
 }
 
 // Extend lengthens an in-flight claim on key; see store.DedupeExtender.
 func (d *Dedupe) Extend(ctx context.Context, key string, lease time.Duration) (store.DedupeState, error) {
-	if err := ctxErr(ctx); err != nil {
+	h, s, now, err := d.open(ctx, key, lease)
+	if err != nil {
 		return 0, err
 	}
-	if err := store.CheckKeyTTL("dedupe", key, lease); err != nil {
-		return 0, err
-	}
-	h, s := d.locate(key)
-	now := d.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, ok := s.entries[h]
-	switch {
-	case !ok || now >= e.expires():
-		return store.DedupeNew, nil
-	case e.done():
-		return store.DedupeDone, nil
+	st := s.state(h, now)
+	if st == store.DedupeInFlight {
+		s.entries[h] = makeEntry(now, lease, false)
 	}
-	s.entries[h] = makeEntry(now, lease, false)
-	return store.DedupeInFlight, nil
+	return st, nil
 }
 
 // Done marks key as handled for ttl.
 func (d *Dedupe) Done(ctx context.Context, key string, ttl time.Duration) error {
-	if err := ctxErr(ctx); err != nil {
+	h, s, now, err := d.open(ctx, key, ttl)
+	if err != nil {
 		return err
 	}
-	if err := store.CheckKeyTTL("dedupe", key, ttl); err != nil {
-		return err
-	}
-	h, s := d.locate(key)
-	now := d.now()
 	s.mu.Lock()
 	s.put(h, makeEntry(now, ttl, true), now)
 	s.mu.Unlock()
