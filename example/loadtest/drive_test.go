@@ -67,14 +67,12 @@ func (tl *tally) drive(ctx, hard context.Context, base string, c *http.Client, w
 					start := time.Now()
 					resp, err := w.pusher().Post(hard, c, url, m)
 					a := attempt{at: start, status: resp.Status, took: time.Since(start)}
+					problem := err
 					if err == nil && resp.Status != http.StatusOK {
 						// Keep the route's reason: the first few show why.
-						err = fmt.Errorf("%s push answered %d %q", kind, resp.Status, resp.Body)
-						tl.add(a, err)
-						err = nil
-					} else {
-						tl.add(a, err)
+						problem = fmt.Errorf("%s push answered %d %q", kind, resp.Status, resp.Body)
 					}
+					tl.add(a, problem)
 					if err == nil && resp.Status == http.StatusOK {
 						tl.handled.Add(1)
 						w.handled(m, kind)
