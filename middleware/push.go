@@ -21,10 +21,10 @@ type push struct {
 	size int64
 }
 
-// newPush returns a push whose message keeps its items in the push itself
-// when they fit (see codec.Decode).
-func newPush() *push {
-	p := new(push)
+// newPush returns a push of a body of size bytes, whose message keeps its
+// items in the push itself when they fit (see codec.Decode).
+func newPush(size int) *push {
+	p := &push{size: int64(size)}
 	p.msg.Items = p.items[:0]
 	return p
 }

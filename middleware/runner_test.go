@@ -15,7 +15,7 @@ func TestRunnersReuse(t *testing.T) {
 	r := e.runners
 	for i := range 3 {
 		c := r.get()
-		c.p = newPush()
+		c.p = newPush(0)
 		if !e.gate.enter() { // runCall leaves it
 			t.Fatal("gate closed")
 		}

@@ -88,8 +88,7 @@ func (e *Endpoint) servePush(ctx context.Context, req Request) Response {
 		if !e.fresh(q.timestamp, now) {
 			return e.refuse(http.StatusForbidden, ReasonStaleTimestamp)
 		}
-		p := newPush()
-		p.size = int64(len(req.Body))
+		p := newPush(len(req.Body))
 		if err := codec.Decode(req.Body, &p.msg); err != nil {
 			return e.refuse(http.StatusBadRequest, ReasonMalformedBody)
 		}
@@ -115,8 +114,7 @@ func (e *Endpoint) servePush(ctx context.Context, req Request) Response {
 	if !e.fresh(q.timestamp, now) {
 		return e.refuse(http.StatusForbidden, ReasonStaleTimestamp)
 	}
-	p := newPush()
-	p.size = int64(len(req.Body))
+	p := newPush(len(req.Body))
 	if err := e.cipher.DecryptMessage(env.Encrypt, &p.msg); err != nil {
 		switch {
 		case errors.Is(err, codec.ErrAppIDMismatch):
