@@ -16,15 +16,19 @@ import (
 // It differs from the rest of this package because its load does. Grants
 // and tokens are few and read far more often than written; dedupe records
 // are written for every push WeChat delivers and kept for minutes, so a
-// busy route holds hundreds of thousands of them. In go-cache each would
-// be a string key and an interface value that the garbage collector scans
-// on every cycle, and each push would cost a key copy and two boxed
-// writes. Dedupe instead remembers a key by two independent 64-bit hashes
-// (a false match among a million live keys has a chance near 2^-88), in
-// maps that hold no pointers and so are never scanned, split into shards
-// with a lock each so that concurrent pushes seldom wait for one another.
-// Expired records are swept from a shard as it grows; there is no
-// goroutine to stop, so a Dedupe that is no longer used is simply garbage.
+// busy route holds hundreds of thousands of them, and almost every Begin
+// asks about a key it has never seen. In go-cache each record would be a
+// string key and an interface value that the garbage collector scans on
+// every cycle, and each push would cost a key copy and two boxed writes.
+// Dedupe instead remembers a key by two independent 64-bit hashes (a false
+// match among a million live keys has a chance near 2^-88), in tables that
+// hold no pointers and so are never scanned, split into shards with a lock
+// each so that concurrent pushes seldom wait for one another. A table is
+// open-addressed with linear probing, so that a lookup in a table too big
+// for the CPU's caches usually costs one miss, where a Go map costs two or
+// more. Expired records are dropped when a shard's table fills up and is
+// rebuilt; there is no goroutine to stop, so a Dedupe that is no longer
+// used is simply garbage.
 //
 // A Dedupe is safe for concurrent use. The zero value is not usable; call
 // NewDedupe.
@@ -38,21 +42,17 @@ type Dedupe struct {
 // dedupeShards is the number of shards, a power of two.
 const dedupeShards = 16
 
-// minSweep is the size at which a shard is first swept.
-const minSweep = 1024
-
 type dedupeShard struct {
-	mu      sync.Mutex
-	entries map[[2]uint64]dedupeEntry
-	// sweepAt is the size at which the next sweep runs.
-	sweepAt int
+	mu  sync.Mutex
+	tab dedupeTable
 	// The padding keeps each shard's lock on a cache line of its own.
-	_ [40]byte
+	_ [24]byte
 }
 
 // dedupeEntry packs a record into one word: the time it expires, in
 // nanoseconds since the epoch, shifted left once, and in the low bit
-// whether the push is done. A map slot is then 24 bytes, not 32.
+// whether the push is done. A record expires after the epoch, so no
+// record is 0, which marks an empty slot.
 type dedupeEntry uint64
 
 // maxExpiry is the latest expiry an entry can hold, about 146 years after
@@ -78,14 +78,10 @@ func (e dedupeEntry) done() bool             { return e&1 != 0 }
 var _ store.DedupeExtender = (*Dedupe)(nil)
 
 // NewDedupe returns an empty Dedupe, independent of every other one. It
-// starts no goroutine, so it is cheap enough to make one per Endpoint.
+// starts no goroutine and allocates a shard's table only when the shard
+// first gets a key, so it is cheap enough to make one per Endpoint.
 func NewDedupe() *Dedupe {
-	d := &Dedupe{seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}, epoch: time.Now()}
-	for i := range d.shards {
-		d.shards[i].entries = make(map[[2]uint64]dedupeEntry)
-		d.shards[i].sweepAt = minSweep
-	}
-	return d
+	return &Dedupe{seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}, epoch: time.Now()}
 }
 
 // locate hashes key and returns its shard.
@@ -113,9 +109,9 @@ func (d *Dedupe) open(ctx context.Context, key string, ttl time.Duration) ([2]ui
 // state returns the state of the record under h at now: DedupeNew when
 // there is none or it expired. The caller holds s.mu.
 func (s *dedupeShard) state(h [2]uint64, now time.Duration) store.DedupeState {
-	e, ok := s.entries[h]
+	e := s.tab.get(h)
 	switch {
-	case !ok || now >= e.expires():
+	case e == 0 || now >= e.expires():
 		return store.DedupeNew
 	case e.done():
 		return store.DedupeDone
@@ -133,7 +129,7 @@ func (d *Dedupe) Begin(ctx context.Context, key string, lease time.Duration) (st
 	defer s.mu.Unlock()
 	st := s.state(h, now)
 	if st == store.DedupeNew {
-		s.put(h, makeEntry(now, lease, false), now)
+		s.tab.set(h, makeEntry(now, lease, false), now)
 	}
 	return st, nil
 }
@@ -148,7 +144,7 @@ func (d *Dedupe) Extend(ctx context.Context, key string, lease time.Duration) (s
 	defer s.mu.Unlock()
 	st := s.state(h, now)
 	if st == store.DedupeInFlight {
-		s.entries[h] = makeEntry(now, lease, false)
+		s.tab.set(h, makeEntry(now, lease, false), now)
 	}
 	return st, nil
 }
@@ -160,7 +156,7 @@ func (d *Dedupe) Done(ctx context.Context, key string, ttl time.Duration) error 
 		return err
 	}
 	s.mu.Lock()
-	s.put(h, makeEntry(now, ttl, true), now)
+	s.tab.set(h, makeEntry(now, ttl, true), now)
 	s.mu.Unlock()
 	return nil
 }
@@ -175,8 +171,8 @@ func (d *Dedupe) Abort(ctx context.Context, key string) error {
 	}
 	h, s := d.locate(key)
 	s.mu.Lock()
-	if e, ok := s.entries[h]; ok && !e.done() {
-		delete(s.entries, h)
+	if e := s.tab.get(h); e != 0 && !e.done() {
+		s.tab.remove(h)
 	}
 	s.mu.Unlock()
 	return nil
@@ -189,24 +185,8 @@ func (d *Dedupe) Len() int {
 	for i := range d.shards {
 		s := &d.shards[i]
 		s.mu.Lock()
-		n += len(s.entries)
+		n += s.tab.n
 		s.mu.Unlock()
 	}
 	return n
-}
-
-// put stores e under h, first sweeping the shard if it has grown to
-// sweepAt. The caller holds s.mu.
-func (s *dedupeShard) put(h [2]uint64, e dedupeEntry, now time.Duration) {
-	if len(s.entries) >= s.sweepAt {
-		for k, old := range s.entries {
-			if now >= old.expires() {
-				delete(s.entries, k)
-			}
-		}
-		// Sweep again when the shard has doubled from what is left, so
-		// that sweeping costs O(1) per call on average.
-		s.sweepAt = max(2*len(s.entries), minSweep)
-	}
-	s.entries[h] = e
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"strconv"
 	"testing"
 	"time"
@@ -52,22 +53,27 @@ func TestDedupeSteps(t *testing.T) {
 	}
 }
 
-// TestDedupeSweep fills one shard with expired claims up to its sweep
-// size and checks that the next claim frees them.
-func TestDedupeSweep(t *testing.T) {
-	ctx := t.Context()
+// TestDedupeRebuildDropsExpired fills one shard with expired claims until
+// its table is full and checks that the next claim rebuilds it without
+// them, at its smallest size, keeping the live claim.
+func TestDedupeRebuildDropsExpired(t *testing.T) {
 	d := NewDedupe()
+	full := 3 * minSlots / 4
 	var keys []string
-	for i := 0; len(keys) < minSweep; i++ {
+	for i := 0; len(keys) < full; i++ {
 		k := "old" + strconv.Itoa(i)
 		if _, s := d.locate(k); s == &d.shards[0] {
 			keys = append(keys, k)
 		}
 	}
-	for _, k := range keys[:minSweep-1] {
+	for _, k := range keys[:full-1] {
 		mustBegin(t, d, k, time.Nanosecond, store.DedupeNew)
 	}
-	mustBegin(t, d, keys[minSweep-1], time.Minute, store.DedupeNew) // still below the sweep size
+	mustBegin(t, d, keys[full-1], time.Minute, store.DedupeNew) // fills the table
+	tab := &d.shards[0].tab
+	if len(tab.slots) != minSlots || tab.n != full {
+		t.Fatalf("table of %d slots holds %d records, want %d and %d", len(tab.slots), tab.n, minSlots, full)
+	}
 	time.Sleep(time.Millisecond)
 	var fresh string
 	for i := 0; fresh == ""; i++ {
@@ -75,16 +81,69 @@ func TestDedupeSweep(t *testing.T) {
 			fresh = "new" + strconv.Itoa(i)
 		}
 	}
-	mustBegin(t, d, fresh, time.Minute, store.DedupeNew) // reaches the sweep size: sweeps
-	if n := len(d.shards[0].entries); n != 2 {
-		t.Errorf("after the sweep the shard holds %d entries, want 2", n)
+	mustBegin(t, d, fresh, time.Minute, store.DedupeNew) // would overfill: rebuilds
+	if len(tab.slots) != minSlots || tab.n != 2 {
+		t.Errorf("after the rebuild: %d slots, %d records; want %d and 2", len(tab.slots), tab.n, minSlots)
 	}
-	if got := d.shards[0].sweepAt; got != minSweep {
-		t.Errorf("next sweep at %d, want %d", got, minSweep)
+	mustBegin(t, d, keys[full-1], time.Minute, store.DedupeInFlight) // the live claim survived
+	mustBegin(t, d, keys[0], time.Minute, store.DedupeNew)           // the expired one is gone
+}
+
+// TestDedupeRebuildGrows checks that a table of live records doubles
+// rather than rebuilding at the same size again and again.
+func TestDedupeRebuildGrows(t *testing.T) {
+	var tab dedupeTable
+	const n = 10 * minSlots
+	for i := range n {
+		tab.set([2]uint64{uint64(i), uint64(i) * 0x9e3779b97f4a7c15}, makeEntry(0, time.Hour, false), 0)
+		if 4*tab.n > 3*len(tab.slots) {
+			t.Fatalf("%d records in %d slots: fuller than 3/4", tab.n, len(tab.slots))
+		}
 	}
-	mustBegin(t, d, keys[minSweep-1], time.Minute, store.DedupeInFlight) // the live claim survived
-	if _, err := d.Begin(ctx, keys[0], time.Minute); err != nil {
-		t.Fatal(err)
+	if tab.n != n || len(tab.slots) > 4*n {
+		t.Errorf("%d records in %d slots, want %d in at most %d", tab.n, len(tab.slots), n, 4*n)
+	}
+}
+
+// TestDedupeTableCollisions drives the table with hashes chosen to share
+// home slots and to wrap around its end, against a Go map, through sets,
+// removes and rebuilds. A remove that shifted records wrongly would leave
+// one that get no longer finds.
+func TestDedupeTableCollisions(t *testing.T) {
+	var tab dedupeTable
+	want := map[[2]uint64]dedupeEntry{}
+	rng := rand.New(rand.NewPCG(1, 2))
+	live := makeEntry(0, time.Hour, false)
+	for step := range 20_000 {
+		// Few distinct homes, many near the table's end: long runs that
+		// wrap. The first hash tells keys of one home apart.
+		h := [2]uint64{uint64(rng.IntN(200)), uint64(minSlots - 1 - rng.IntN(12))}
+		if rng.IntN(3) == 0 {
+			tab.remove(h)
+			delete(want, h)
+		} else {
+			e := live + dedupeEntry(2*step)
+			tab.set(h, e, 0)
+			want[h] = e
+		}
+		if step%499 == 0 || step > 19_900 {
+			for k, e := range want {
+				if got := tab.get(k); got != e {
+					t.Fatalf("step %d: get(%v) = %d, want %d", step, k, got, e)
+				}
+			}
+		}
+	}
+	if tab.n != len(want) {
+		t.Errorf("table holds %d records, want %d", tab.n, len(want))
+	}
+	for k := range want {
+		tab.remove(k)
+	}
+	for i, s := range tab.slots {
+		if s != (dedupeSlot{}) {
+			t.Fatalf("slot %d still holds %v after every key was removed", i, s)
+		}
 	}
 }
 
