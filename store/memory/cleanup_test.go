@@ -9,8 +9,8 @@ import (
 )
 
 // TestCleanupRemovesExpired checks that the janitor frees expired grants,
-// tokens and leases, not just hides them. Dedupe records are swept as they
-// grow instead (see TestDedupeSweep).
+// tokens and leases, not just hides them. Dedupe records are dropped when
+// their table fills up instead (see TestDedupeRebuildDropsExpired).
 func TestCleanupRemovesExpired(t *testing.T) {
 	ctx := t.Context()
 	s := New(WithCleanupInterval(20 * time.Millisecond))

@@ -178,7 +178,7 @@ func (d *Dedupe) Abort(ctx context.Context, key string) error {
 	return nil
 }
 
-// Len returns the number of records held, expired ones not yet swept
+// Len returns the number of records held, expired ones not yet dropped
 // included.
 func (d *Dedupe) Len() int {
 	n := 0

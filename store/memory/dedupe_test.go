@@ -216,7 +216,7 @@ func TestDedupeAllocs(t *testing.T) {
 	for i := range keys {
 		keys[i] = "e:gh_97417a04a28d:o9AgO5Kd5ggOC:" + strconv.Itoa(i) + ":subscribe_msg_popup_event"
 	}
-	// Grow the maps first: growth allocates, a steady state does not.
+	// Fill the tables first: a rebuild allocates, a steady state does not.
 	for _, k := range keys {
 		mustBegin(t, d, k, time.Minute, store.DedupeNew)
 		if err := d.Abort(ctx, k); err != nil {

@@ -14,7 +14,7 @@
 // records take the store's lock exclusively. go-cache's janitor removes
 // expired grants and tokens every cleanup interval (see
 // WithCleanupInterval). Dedupe records, written for every push, are kept
-// apart in pointer-free hashed maps that are swept as they grow (see
-// Dedupe). Expired entries of either kind are never returned, swept or
-// not.
+// apart in pointer-free hash tables that drop expired records whenever they
+// fill up (see Dedupe). Expired entries of either kind are never returned,
+// dropped yet or not.
 package memory

@@ -59,8 +59,8 @@ type options struct {
 }
 
 // WithCleanupInterval sets how often expired grants, tokens and leases
-// are removed from memory (dedupe records are swept as they grow, not on a
-// schedule). Non-positive values keep DefaultCleanupInterval, so that
+// are removed from memory (dedupe records are dropped when their table
+// fills up, not on a schedule). Non-positive values keep DefaultCleanupInterval, so that
 // expired entries never pile up unnoticed.
 func WithCleanupInterval(d time.Duration) Option {
 	return func(o *options) {
