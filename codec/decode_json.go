@@ -54,7 +54,7 @@ func decodeJSON(s []byte, m *Message) error {
 	braces := bytes.Count(in, []byte{'{'})
 	if braces+bytes.Count(in, []byte{'['}) <= maxJSONDepth {
 		var w jsonFast
-		if json.UnmarshalOf(in, &w, json.DecodeNoCopyString()) == nil && w.complete(braces) {
+		if json.UnmarshalOf(in, &w, json.DecodeNoCopyString()) == nil && w.complete(in, braces) {
 			return w.fill(m)
 		}
 	}
@@ -91,7 +91,7 @@ func decodeJSONGeneral(s []byte, m *Message) error {
 	items := local[:0]
 	for i, span := range body.items {
 		if span != nil {
-			if items, err = appendJSONItems(items, span, i < len(itemKeys)-1); err != nil {
+			if items, err = appendItemsOf(m, items, span, i); err != nil {
 				return err
 			}
 		}

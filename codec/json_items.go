@@ -12,6 +12,35 @@ import (
 // items are appended: the three event keys, then List.
 var itemKeys = [...]string{"SubscribeMsgPopupEvent", "SubscribeMsgChangeEvent", "SubscribeMsgSentEvent", "List"}
 
+// appendItemsOf appends the items of v, the value of itemKeys[key] in the
+// push m (whose other fields are set). A top-level List holds items in the
+// subscription events, and is read strictly there and in a push that names
+// no other kind. Another kind of push may use List for something else
+// (protocol.md §5: any other MsgType or Event reaches the fallback hook,
+// never an error): there a List that is not items adds none, and stays in
+// Raw for Fields.
+func appendItemsOf(m *Message, items []SubscribeItem, v []byte, key int) ([]SubscribeItem, error) {
+	eventKey := key < len(itemKeys)-1
+	more, err := appendJSONItems(items, v, eventKey)
+	if err != nil && !eventKey && !listHoldsItems(m) {
+		return items, nil
+	}
+	return more, err
+}
+
+// listHoldsItems reports whether a top-level List in m must hold
+// subscription items: m is a subscription event, an event without a name,
+// or names no kind at all.
+func listHoldsItems(m *Message) bool {
+	switch m.Event {
+	case EventSubscribePopup, EventSubscribeChange, EventSubscribeSent:
+		return true
+	case "":
+		return m.MsgType == "" || m.MsgType == MsgTypeEvent
+	}
+	return false
+}
+
 // matchKey returns the index of the name that the raw key matches, as
 // encoding/json matches struct fields (exactly, else ignoring case), or -1.
 func matchKey(raw []byte, names []string) int {

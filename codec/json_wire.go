@@ -31,12 +31,13 @@ type jsonMessage[N ~string] struct {
 	Encrypt      string `json:"Encrypt"`
 }
 
-// fastItems is how many popup items jsonFast holds: a popup lists at most
-// three templates. A body with more takes the general path.
+// fastItems is how many popup items jsonFast holds. A popup lists at most
+// three templates, but a body with three takes the general path (see
+// complete), so that the fast path serves the usual one or two.
 const fastItems = 3
 
-// jsonFast is a push whose popup items, if any, are in an array of at most
-// fastItems items. The other item keys are kept raw.
+// jsonFast is a push whose popup items, if any, are in an array of fewer
+// than fastItems items. The other item keys are kept raw.
 type jsonFast struct {
 	jsonMessage[json.Number]
 	Popup  [fastItems]jsonItem[json.Number] `json:"SubscribeMsgPopupEvent"`
@@ -45,20 +46,54 @@ type jsonFast struct {
 	List   json.RawMessage                  `json:"List"`
 }
 
-// complete reports whether w holds every item of its body, which has the
-// given number of '{': the fixed array drops the elements past its end.
-// It holds them all when each '{' outside the raw values is the top-level
-// object's or that of a popup item read into the array (a '{' elsewhere,
-// even in a string, only sends the body to the general path).
-func (w *jsonFast) complete(braces int) bool {
+// complete reports whether w holds what the general path would make of
+// body, which has the given number of '{'.
+//
+//   - The popup array had fewer than fastItems elements. A fixed array
+//     drops what does not fit without looking at it, so an array that
+//     fills it may have had more elements, which the general path would
+//     check (an element that is not an object is an error). An array that
+//     does not fill it had no more: every element before the last slot
+//     was a non-empty item (else it fails the brace count below), null
+//     (the null check) or not an object (decoding fails).
+//   - No item was dropped: each '{' outside the raw values is the top-level
+//     object's or that of a popup item read into the array (a '{'
+//     elsewhere, even in a string, only sends the body to the general
+//     path).
+//   - No null left items in place: decoding null into the array or into
+//     one of its elements changes nothing, so a repeated popup key whose
+//     last value is null or [null] would keep the first value's items,
+//     where the general path, like encoding/json, takes the last value.
+//     A body with popup items and "null" anywhere (even in a string) takes
+//     the general path.
+func (w *jsonFast) complete(body []byte, braces int) bool {
 	read := 0
 	for i := range w.Popup {
 		if w.Popup[i] != (jsonItem[json.Number]{}) {
 			read++
 		}
 	}
+	if read == fastItems || read > 0 && containsNull(body) {
+		return false
+	}
 	raw := bytes.Count(w.Change, []byte{'{'}) + bytes.Count(w.Sent, []byte{'{'}) + bytes.Count(w.List, []byte{'{'})
 	return 1+read+raw == braces
+}
+
+// containsNull reports whether body holds the text null. It looks for
+// 'l', which push bodies hold seldom, rather than for the frequent 'n'.
+func containsNull(body []byte) bool {
+	for i := 2; i+1 < len(body); i++ {
+		j := bytes.IndexByte(body[i:len(body)-1], 'l')
+		if j < 0 {
+			return false
+		}
+		i += j
+		if body[i+1] == 'l' && body[i-1] == 'u' && body[i-2] == 'n' {
+			return true
+		}
+	}
+	return false
 }
 
 // fill sets m from w.
@@ -74,9 +109,10 @@ func (w *jsonFast) fill(m *Message) error {
 			return err
 		}
 	}
+	// The raw values are those of itemKeys[1:].
 	for i, raw := range [...]json.RawMessage{w.Change, w.Sent, w.List} {
 		if raw != nil {
-			if items, err = appendJSONItems(items, raw, i < 2); err != nil {
+			if items, err = appendItemsOf(m, items, raw, i+1); err != nil {
 				return err
 			}
 		}
