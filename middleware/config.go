@@ -131,7 +131,9 @@ type Config struct {
 	// Now is the clock, for tests. Nil means time.Now.
 	Now func() time.Time
 
-	// MaxBodyBytes bounds the request body (0 means DefaultMaxBodyBytes).
+	// MaxBodyBytes bounds the request body (0 means DefaultMaxBodyBytes;
+	// math.MaxInt64, no practical bound, is taken as math.MaxInt64-1, so
+	// that adapters can read one byte more).
 	MaxBodyBytes int64
 	// HookTimeout is the deadline of the hooks' context, counted from the
 	// moment the push was verified (0 means DefaultHookTimeout). It must

@@ -66,7 +66,7 @@
 //	401                  signature, timestamp or nonce missing
 //	403                  wrong signature or msg_signature, or a timestamp
 //	                     outside the replay window ("stale timestamp")
-//	405                  method other than GET and POST
+//	405                  method other than GET and POST, with Allow: GET, POST
 //	413                  body over MaxBodyBytes
 //	500                  hook error, panic or timeout; store error
 //	503                  push in progress elsewhere (not in this Endpoint's

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"time"
 
 	"github.com/wxsub/wxsub/codec"
@@ -106,10 +107,14 @@ func New(cfg Config) (*Endpoint, error) {
 	default:
 		e.window = int64(cfg.ReplayWindow / time.Second)
 	}
-	if e.maxBody == 0 {
+	switch {
+	case e.maxBody == 0:
 		e.maxBody = DefaultMaxBodyBytes
-	} else if e.maxBody < 0 {
+	case e.maxBody < 0:
 		return nil, fmt.Errorf("%w: MaxBodyBytes is negative", ErrConfig)
+	case e.maxBody == math.MaxInt64:
+		// "No limit": one less, so that adapters can read one byte more.
+		e.maxBody = math.MaxInt64 - 1
 	}
 	if e.hookTimeout == 0 {
 		e.hookTimeout = DefaultHookTimeout
@@ -188,8 +193,9 @@ func New(cfg Config) (*Endpoint, error) {
 // Mode returns the mode the Endpoint runs in (never the zero Mode).
 func (e *Endpoint) Mode() Mode { return e.mode }
 
-// MaxBodyBytes returns the body limit. Adapters read at most one byte more,
-// so that Serve can answer 413 to a body over the limit.
+// MaxBodyBytes returns the body limit, at most math.MaxInt64-1. Adapters
+// read at most one byte more, so that Serve can answer 413 to a body over
+// the limit.
 func (e *Endpoint) MaxBodyBytes() int64 { return e.maxBody }
 
 // Close stops accepting pushes (Serve answers 503 to them from then on, so

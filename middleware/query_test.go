@@ -25,6 +25,8 @@ func TestParseQuery(t *testing.T) {
 		{"%zz=1&nonce=1", query{nonce: "1"}, true},
 		{"timestamp=1;nonce=2", query{timestamp: "1;nonce=2"}, true},
 		{"echostr=%E4%BD%A0", query{echostr: "你"}, true},
+		{"timestamp=1&nonce=2#frag&signature=x", query{timestamp: "1", nonce: "2"}, true},
+		{"nonce=%23#%zz", query{nonce: "#"}, true},
 	}
 	for _, tt := range tests {
 		got, ok := parseQuery(tt.raw)

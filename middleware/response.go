@@ -27,7 +27,14 @@ type Response struct {
 	Status      int
 	ContentType string
 	Body        []byte
+	// Allow, when not empty, is the value of an Allow header: the methods
+	// the route answers, which a 405 lists (RFC 9110, section 15.5.6).
+	Allow string
 }
+
+// AllowedMethods is the Allow header of a 405: the methods the route
+// answers.
+const AllowedMethods = "GET, POST"
 
 // Content types of responses.
 const (

@@ -21,7 +21,9 @@ func (e *Endpoint) Serve(ctx context.Context, req Request) Response {
 	case http.MethodPost:
 		return e.servePush(ctx, req)
 	}
-	return reject(http.StatusMethodNotAllowed, ReasonMethod)
+	r := reject(http.StatusMethodNotAllowed, ReasonMethod)
+	r.Allow = AllowedMethods
+	return r
 }
 
 // serveCheck answers the URL check WeChat makes when the route is saved in

@@ -89,6 +89,9 @@ func (h *Handler) Serve(ctx context.Context, fctx *fasthttp.RequestCtx) {
 	resp := h.e.Serve(ctx, req)
 	fctx.SetStatusCode(resp.Status)
 	fctx.SetContentType(resp.ContentType)
+	if resp.Allow != "" {
+		fctx.Response.Header.Set("Allow", resp.Allow)
+	}
 	fctx.SetBody(resp.Body)
 }
 

@@ -52,7 +52,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				h.buffers.Put(buf)
 			}
 		}()
-		body, err := readAtMost(r.Body, (*buf)[:0], h.limit)
+		body := (*buf)[:0]
+		var err error
+		if r.Body != nil { // a server's request always has one; a handed-on client request may not
+			body, err = readAtMost(r.Body, body, h.limit)
+		}
 		*buf = body
 		if err != nil {
 			http.Error(w, "cannot read body", http.StatusBadRequest)
@@ -67,6 +71,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header()["Content-Type"] = v
 	} else {
 		w.Header().Set("Content-Type", resp.ContentType)
+	}
+	if resp.Allow != "" {
+		w.Header().Set("Allow", resp.Allow)
 	}
 	w.WriteHeader(resp.Status)
 	_, _ = w.Write(resp.Body)

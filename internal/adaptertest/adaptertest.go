@@ -88,6 +88,8 @@ type Case struct {
 
 	Status      int
 	ContentType string
+	// Allow is the Allow header the response must carry ("" for none).
+	Allow string
 	// Want is the exact body, unless Check is set.
 	Want string
 	// Check, when set, checks the body instead of Want.
@@ -152,16 +154,41 @@ func Cases(t testing.TB) []Case {
 		{Name: "malformed body", Method: "POST", Path: PathPlain, Query: SignedQuery(Now, "9"), Body: "<xml><ToUserName>",
 			Status: 400, ContentType: text, Want: middleware.ReasonMalformedBody},
 		{Name: "PUT", Method: "PUT", Path: PathPlain, Query: SignedQuery(Now, "10"), Body: popup,
-			Status: 405, ContentType: text, Want: middleware.ReasonMethod},
-		{Name: "DELETE", Method: "DELETE", Path: PathSafe, Status: 405, ContentType: text, Want: middleware.ReasonMethod},
+			Status: 405, ContentType: text, Allow: middleware.AllowedMethods, Want: middleware.ReasonMethod},
+		{Name: "DELETE", Method: "DELETE", Path: PathSafe, Status: 405, ContentType: text, Allow: middleware.AllowedMethods,
+			Want: middleware.ReasonMethod},
+		{Name: "OPTIONS", Method: "OPTIONS", Path: PathPlain, Status: 405, ContentType: text, Allow: middleware.AllowedMethods,
+			Want: middleware.ReasonMethod},
 	}
 }
 
 // Run sends every case of the table to the server at baseURL (scheme and
-// host) and checks the responses.
+// host) and checks the responses, then the requests no client library
+// sends as they are (see CheckFragment).
 func Run(t *testing.T, baseURL string) {
 	t.Helper()
 	RunCases(t, baseURL, Cases(t))
+	CheckFragment(t, strings.TrimPrefix(baseURL, "http://"))
+}
+
+// CheckFragment posts a signed push whose request target ends in a '#'
+// fragment, over a raw connection to addr (a client library would strip
+// it), and checks that it is answered as without one: net/http keeps the
+// fragment in URL.RawQuery and fasthttp cuts it, so the route must.
+func CheckFragment(t *testing.T, addr string) {
+	t.Helper()
+	c := Dial(t, addr)
+	// The nonce comes last, so that a fragment left on the query would
+	// become part of it and break the signature.
+	ts := strconv.FormatInt(Now, 10)
+	target := PathPlain + "?signature=" + codec.Signature(Token, ts, "12") + "&timestamp=" + ts + "&nonce=12#frag"
+	status, body, err := c.RoundTrip(PostRequest(target, PopupXML(Now+12)))
+	if err != nil {
+		t.Fatalf("fragment: %v", err)
+	}
+	if status != 200 || string(body) != middleware.Success {
+		t.Errorf("fragment: got %d %q, want 200 %q", status, body, middleware.Success)
+	}
 }
 
 // StreamedCases is the table for a server that hands bodies over as a
@@ -186,7 +213,11 @@ func RunCases(t *testing.T, baseURL string, cases []Case) {
 	client := &http.Client{Timeout: 10 * time.Second}
 	t.Cleanup(client.CloseIdleConnections)
 	for _, c := range cases {
-		status, contentType, body := Do(t, client, baseURL, c.Method, c.Path, c.Query, c.Body)
+		status, header, body := Do(t, client, baseURL, c.Method, c.Path, c.Query, c.Body)
+		contentType := header.Get("Content-Type")
+		if allow := header.Get("Allow"); allow != c.Allow {
+			t.Errorf("%s: Allow %q, want %q", c.Name, allow, c.Allow)
+		}
 		if status != c.Status || contentType != c.ContentType {
 			t.Errorf("%s: got %d %q, want %d %q (body %q)", c.Name, status, contentType, c.Status, c.ContentType, body)
 			continue
@@ -199,8 +230,8 @@ func RunCases(t *testing.T, baseURL string, cases []Case) {
 	}
 }
 
-// Do sends one request and returns the status, Content-Type and body.
-func Do(t testing.TB, client *http.Client, baseURL, method, path, query, body string) (int, string, []byte) {
+// Do sends one request and returns the status, the header and the body.
+func Do(t testing.TB, client *http.Client, baseURL, method, path, query, body string) (int, http.Header, []byte) {
 	t.Helper()
 	u := baseURL + path
 	if query != "" {
@@ -220,7 +251,7 @@ func Do(t testing.TB, client *http.Client, baseURL, method, path, query, body st
 	if err != nil {
 		t.Fatalf("%s %s: reading the response: %v", method, path, err)
 	}
-	return resp.StatusCode, resp.Header.Get("Content-Type"), b
+	return resp.StatusCode, resp.Header, b
 }
 
 // SignedQuery is the query of a plaintext push signed at timestamp ts.
