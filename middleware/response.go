@@ -70,6 +70,9 @@ const (
 	ReasonQueueFull       = "queue full, retry later"
 	ReasonClosed          = "endpoint closed, retry later"
 	ReasonReply           = "cannot encode reply"
+	// ReasonUnreadableBody is what an adapter answers (400) when reading
+	// the body fails before Serve can be called.
+	ReasonUnreadableBody = "cannot read body"
 )
 
 // Success is the body of an accepted push.

@@ -29,7 +29,7 @@ import (
 // limit, since fasthttp reads up to it before calling a handler. With the
 // server's StreamRequestBody option, the handler reads at most
 // e.MaxBodyBytes()+1 bytes of the stream, so a larger body costs no more
-// than that before it is refused.
+// than that before it is refused. It panics if e is nil.
 func New(e *middleware.Endpoint) fasthttp.RequestHandler {
 	h := NewHandler(e)
 	return func(fctx *fasthttp.RequestCtx) {
@@ -49,8 +49,11 @@ type Handler struct {
 	buffers sync.Pool
 }
 
-// NewHandler returns a Handler serving e.
+// NewHandler returns a Handler serving e. It panics if e is nil.
 func NewHandler(e *middleware.Endpoint) *Handler {
+	if e == nil {
+		panic("wxsub/fasthttpadapter: NewHandler needs an Endpoint")
+	}
 	h := &Handler{e: e, limit: e.MaxBodyBytes() + 1}
 	h.buffers.New = func() any { b := make([]byte, 0, 4096); return &b }
 	return h
@@ -78,7 +81,8 @@ func (h *Handler) Serve(ctx context.Context, fctx *fasthttp.RequestCtx) {
 			body, err := readAtMost(io.LimitReader(stream, h.limit), (*buf)[:0])
 			*buf = body
 			if err != nil {
-				fctx.Error("cannot read body", fasthttp.StatusBadRequest)
+				write(fctx, middleware.Response{Status: fasthttp.StatusBadRequest, ContentType: middleware.ContentTypeText,
+					Body: []byte(middleware.ReasonUnreadableBody)})
 				return
 			}
 			req.Body = body
@@ -86,7 +90,11 @@ func (h *Handler) Serve(ctx context.Context, fctx *fasthttp.RequestCtx) {
 			req.Body = fctx.PostBody()
 		}
 	}
-	resp := h.e.Serve(ctx, req)
+	write(fctx, h.e.Serve(ctx, req))
+}
+
+// write writes resp to fctx.
+func write(fctx *fasthttp.RequestCtx, resp middleware.Response) {
 	fctx.SetStatusCode(resp.Status)
 	fctx.SetContentType(resp.ContentType)
 	if resp.Allow != "" {

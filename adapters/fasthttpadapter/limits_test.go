@@ -2,6 +2,7 @@ package fasthttpadapter
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"net"
 	"net/http"
@@ -43,4 +44,13 @@ func TestStreamedMaxBodyBytesMaxInt64(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Errorf("status %d, want 200", resp.StatusCode)
 	}
+}
+
+func TestNewNilEndpointPanics(t *testing.T) {
+	defer func() {
+		if p := recover(); p == nil || !strings.Contains(fmt.Sprint(p), "needs an Endpoint") {
+			t.Errorf("recovered %v, want a panic that names the missing Endpoint", p)
+		}
+	}()
+	New(nil)
 }

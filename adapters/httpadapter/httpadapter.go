@@ -18,7 +18,12 @@ import (
 // New returns an http.Handler serving e. It reads at most
 // e.MaxBodyBytes()+1 bytes of a body, so an oversized push costs no more
 // than that before it is refused.
+//
+// It panics if e is nil.
 func New(e *middleware.Endpoint) http.Handler {
+	if e == nil {
+		panic("wxsub/httpadapter: New needs an Endpoint")
+	}
 	h := &handler{e: e, limit: e.MaxBodyBytes() + 1}
 	h.buffers.New = func() any { b := make([]byte, 0, 4096); return &b }
 	return h
@@ -59,14 +64,19 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		*buf = body
 		if err != nil {
-			http.Error(w, "cannot read body", http.StatusBadRequest)
+			write(w, middleware.Response{Status: http.StatusBadRequest, ContentType: middleware.ContentTypeText,
+				Body: []byte(middleware.ReasonUnreadableBody)})
 			return
 		}
 		req.Body = body
 	}
 	// Serve keeps nothing of req.Body, so the buffer can go back to the
 	// pool when this returns.
-	resp := h.e.Serve(r.Context(), req)
+	write(w, h.e.Serve(r.Context(), req))
+}
+
+// write writes resp to w.
+func write(w http.ResponseWriter, resp middleware.Response) {
 	if v, ok := contentTypes[resp.ContentType]; ok {
 		w.Header()["Content-Type"] = v
 	} else {

@@ -2,8 +2,11 @@ package httpadapter
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"math"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/wxsub/wxsub/internal/adaptertest"
@@ -56,4 +59,32 @@ func TestNilBodyNoPanic(t *testing.T) {
 	if rec.Code != 400 || rec.Body.String() != middleware.ReasonMalformedBody {
 		t.Errorf("got %d %q, want 400 %q", rec.Code, rec.Body, middleware.ReasonMalformedBody)
 	}
+}
+
+// errReader fails every read, as a connection dropped mid-body does.
+type errReader struct{}
+
+func (errReader) Read([]byte) (int, error) { return 0, errors.New("connection reset") }
+
+// A body that cannot be read is answered 400 with a Reason, like every
+// other rejection, on every adapter. A client whose body fails cannot read
+// the answer, so this one is handed to the handler directly.
+func TestUnreadableBody(t *testing.T) {
+	h := New(limitEndpoint(t, 0))
+	req := httptest.NewRequest("POST", "/?"+adaptertest.SignedQuery(adaptertest.Now, "1"), errReader{})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != 400 || rec.Body.String() != middleware.ReasonUnreadableBody ||
+		rec.Header().Get("Content-Type") != middleware.ContentTypeText {
+		t.Errorf("got %d %q %q, want 400 %q", rec.Code, rec.Header().Get("Content-Type"), rec.Body, middleware.ReasonUnreadableBody)
+	}
+}
+
+func TestNewNilEndpointPanics(t *testing.T) {
+	defer func() {
+		if p := recover(); p == nil || !strings.Contains(fmt.Sprint(p), "needs an Endpoint") {
+			t.Errorf("recovered %v, want a panic that names the missing Endpoint", p)
+		}
+	}()
+	New(nil)
 }
