@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -44,14 +45,18 @@ func TestParseQueryAllocs(t *testing.T) {
 }
 
 // FuzzParseQuery checks parseQuery against net/url: wherever
-// url.ParseQuery accepts a query, both read the same values.
+// url.ParseQuery accepts a query, both read the same values. The query
+// ends at a '#' (see parseQuery), which url.ParseQuery, given a query
+// already split from its URL, does not know: it is given what comes
+// before.
 func FuzzParseQuery(f *testing.F) {
 	f.Add("signature=f464b24fc39322e44b38aa78f5edd27bd1441696&timestamp=1714036504&nonce=1514711492&echostr=4375120948345356249")
 	f.Add("timestamp=1&nonce=2&encrypt_type=aes&msg_signature=abc&openid=o%2Bx")
 	f.Add("sig%6eature=x&nonce=a+b&nonce=c")
 	f.Fuzz(func(t *testing.T, raw string) {
 		got, ok := parseQuery(raw)
-		vals, err := url.ParseQuery(raw)
+		beforeFragment, _, _ := strings.Cut(raw, "#")
+		vals, err := url.ParseQuery(beforeFragment)
 		if err != nil {
 			return
 		}
