@@ -17,8 +17,9 @@
 // Several hooks may be registered for one kind; Dispatch runs them in the
 // order they were added and stops at the first error. A push of a kind the
 // Mux has no typed method for (a new event, a new message type) goes to the
-// hooks added with OnUnknown, together with every raw field of the push, so
-// nothing WeChat adds later is lost.
+// hooks added with OnUnknown, together with the raw fields of the push by
+// name (the last of a repeated element wins) and the whole body in
+// Message.Raw, so nothing WeChat adds later is lost.
 //
 // Customer-service messages and events embed a Session. A hook may call its
 // TransferToCustomerService or SetReply method to answer the push passively

@@ -145,6 +145,8 @@ type EnterSessionEvent struct {
 // UnknownMessage is any push this package has no type for.
 type UnknownMessage struct {
 	Header
-	// Fields holds every top-level field of the push by name, as text.
+	// Fields holds every top-level field of the push by name, as text
+	// (see codec.Fields; of an element repeated at the top level, the last
+	// wins). Message.Raw holds the whole body.
 	Fields map[string]string
 }
