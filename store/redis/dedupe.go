@@ -54,7 +54,7 @@ func (s *Store) Done(ctx context.Context, key string, ttl time.Duration) error {
 	if err := store.CheckKeyTTL("dedupe", key, ttl); err != nil {
 		return err
 	}
-	err := s.c.Set(ctx, s.dedupeKey(key), dedupeDone, time.Duration(millis(ttl))*time.Millisecond).Err()
+	err := s.c.Set(ctx, s.dedupeKey(key), dedupeDone, px(ttl)).Err()
 	if err != nil {
 		return wrap(ctx, "done", err)
 	}

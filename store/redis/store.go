@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -93,6 +94,16 @@ func millis(d time.Duration) int64 {
 		ms++
 	}
 	return ms
+}
+
+// px returns d rounded up to a whole millisecond, the unit Redis keeps
+// expiries in, for a go-redis expiration. A d in the last millisecond of
+// Duration's range is rounded down instead, so that the result does not
+// overflow into a negative duration, which go-redis would drop (no expiry
+// at all) or Redis refuse.
+func px(d time.Duration) time.Duration {
+	const maxMillis = math.MaxInt64 / int64(time.Millisecond)
+	return time.Duration(min(millis(d), maxMillis)) * time.Millisecond
 }
 
 func invalid(format string, args ...any) error {

@@ -28,7 +28,16 @@ func (s *Store) GetToken(ctx context.Context, key string) (store.Token, error) {
 	if err != nil {
 		return store.Token{}, wrap(ctx, "get token", err)
 	}
-	return decodeToken(v)
+	t, err := decodeToken(v)
+	if err != nil {
+		return store.Token{}, err
+	}
+	// The key outlives ExpiresAt by up to a millisecond (its expiry is
+	// rounded up, and Redis keeps a key through its last millisecond).
+	if !time.Now().Before(t.ExpiresAt) {
+		return store.Token{}, store.ErrNotFound
+	}
+	return t, nil
 }
 
 // SetToken stores t under key until t.ExpiresAt. A token that has already
@@ -41,8 +50,8 @@ func (s *Store) SetToken(ctx context.Context, key string, t store.Token) error {
 		return err
 	}
 	var err error
-	if ms := millis(time.Until(t.ExpiresAt)); ms > 0 {
-		err = s.c.Set(ctx, s.tokenKey(key), encodeToken(t), time.Duration(ms)*time.Millisecond).Err()
+	if d := px(time.Until(t.ExpiresAt)); d > 0 {
+		err = s.c.Set(ctx, s.tokenKey(key), encodeToken(t), d).Err()
 	} else {
 		err = s.c.Del(ctx, s.tokenKey(key)).Err()
 	}
@@ -79,7 +88,7 @@ func (s *Store) AcquireLease(ctx context.Context, key string, ttl time.Duration)
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never returns an error
 	id := hex.EncodeToString(b[:])
-	ok, err := s.c.SetNX(ctx, s.leaseKey(key), id, time.Duration(millis(ttl))*time.Millisecond).Result()
+	ok, err := s.c.SetNX(ctx, s.leaseKey(key), id, px(ttl)).Result()
 	if err != nil {
 		return store.Lease{}, wrap(ctx, "acquire lease", err)
 	}

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -25,6 +26,7 @@ func RunTokenStore(t *testing.T, newStore func(t *testing.T) store.TokenStore) {
 		{"Lease", testLease},
 		{"LeaseStaleRelease", testLeaseStaleRelease},
 		{"LeaseRace", testLeaseRace},
+		{"LeaseLongestTTL", testLeaseLongestTTL},
 		{"InvalidArguments", testTokenInvalidArguments},
 		{"CancelledContext", testTokenCancelledContext},
 	}
@@ -146,6 +148,16 @@ func testLease(t *testing.T, s store.TokenStore) {
 	}
 	noErr(t, "ReleaseLease(released)", s.ReleaseLease(ctx, first))
 	wantHeld(t, ctx, s, app)
+}
+
+// testLeaseLongestTTL takes a lease for the longest Duration there is, "as
+// long as possible", which a store must not turn into an error or an
+// expiry in the past when it converts it to its own unit.
+func testLeaseLongestTTL(t *testing.T, s store.TokenStore) {
+	ctx, app := testContext(t), unique("app")
+	l := acquire(t, ctx, s, app, time.Duration(math.MaxInt64))
+	wantHeld(t, ctx, s, app)
+	noErr(t, "ReleaseLease", s.ReleaseLease(ctx, l))
 }
 
 func testLeaseStaleRelease(t *testing.T, s store.TokenStore) {
