@@ -11,20 +11,21 @@
 //
 //	wxsub:grant:{<openid>}:<template>  hash: n (one-time count), lt (long-term flag), g (generation)
 //	wxsub:grants:{<openid>}            set of the user's template ids, for List and DeleteUser
+//	wxsub:op:{<openid>}:<op key>       an ApplyOnce operation key, with PX opTTL
 //	wxsub:token:<key>                  "<expiry unix ms>:<access token>", with PX
 //	wxsub:lease:<key>                  random lease ID, SET NX PX
 //	wxsub:dedupe:<key>                 "inflight" (PX lease) or "done" (PX ttl)
 //
-// The braces are a Redis Cluster hash tag: both keys of one user live in one
-// slot, so each grant operation is one Lua script on one node. The scripts
+// The braces are a Redis Cluster hash tag: every key of one user lives in
+// one slot, so each grant operation is one Lua script on one node. The scripts
 // for List, Revoke and DeleteUser derive record keys from the index set;
 // they stay within the user's slot. Characters '{', '}' and '%' in an
 // openid are percent-escaped so that no openid can reach another's keys.
 //
 // # Atomicity and expiry
 //
-// Every grant operation, InvalidateToken, ReleaseLease, Begin and Abort is a
-// single Lua script (EVALSHA, falling back to EVAL after a SCRIPT FLUSH or a
+// Every grant operation, ApplyOnce, InvalidateToken, ReleaseLease, Begin,
+// Extend and Abort is a single Lua script (EVALSHA, falling back to EVAL after a SCRIPT FLUSH or a
 // restart). A record whose count reaches zero stays until it is revoked or
 // expires, so that a pending Refund can still find it. A new record gets a
 // random generation from the client; Refund adds back only to the record
