@@ -12,8 +12,11 @@
 // revoked, so a late Refund cannot bring a withdrawn grant back. Add
 // ApplyOnce (store.OnceGrantStore) too, checking an operation key and
 // making the change in one transaction, and the callback route books each
-// grant exactly once even when a reply is lost. (Audited does not forward
-// ApplyOnce, so a route using it falls back to dedupe claims.)
+// grant exactly once even when a reply is lost.
+//
+// A decorator must not hide the optional methods of what it wraps: Audit
+// returns an AuditedOnce, which forwards ApplyOnce, when the wrapped store
+// has it, and a plain Audited otherwise.
 package customstore
 
 import (
@@ -25,7 +28,10 @@ import (
 
 // Change is one change of a user's grant, as reported by Audited.
 type Change struct {
-	Op         string // "add", "long-term", "consume", "refund", "revoke", "delete-user"
+	// Op is "add", "long-term", "consume", "refund", "revoke" or
+	// "delete-user"; a change made through ApplyOnce is reported with the
+	// op it amounts to.
+	Op         string
 	OpenID     string
 	TemplateID string
 	Err        error
@@ -90,4 +96,47 @@ func (a Audited) DeleteUser(ctx context.Context, openID string) error {
 	err := a.Next.DeleteUser(ctx, openID)
 	a.Report(ctx, Change{"delete-user", openID, "", err})
 	return err
+}
+
+// Audit returns next wrapped so that report is called after each change:
+// an AuditedOnce when next implements store.OnceGrantStore, so that the
+// route keeps booking grants exactly once through it, else an Audited.
+func Audit(next store.GrantStore, report func(ctx context.Context, c Change)) store.GrantStore {
+	a := Audited{Next: next, Report: report}
+	if _, ok := next.(store.OnceGrantStore); ok {
+		return AuditedOnce{a}
+	}
+	return a
+}
+
+// AuditedOnce is an Audited whose Next implements store.OnceGrantStore
+// (build it with Audit). It forwards ApplyOnce too, and reports a change
+// it made; a repeated operation key changes nothing and is not reported.
+type AuditedOnce struct {
+	Audited
+}
+
+var _ store.OnceGrantStore = AuditedOnce{}
+
+// ApplyOnce implements store.OnceGrantStore.
+func (a AuditedOnce) ApplyOnce(ctx context.Context, opKey string, opTTL time.Duration, openID, templateID string,
+	change store.GrantChange, ttl time.Duration) (bool, error) {
+	applied, err := a.Next.(store.OnceGrantStore).ApplyOnce(ctx, opKey, opTTL, openID, templateID, change, ttl)
+	if applied || err != nil {
+		a.Report(ctx, Change{onceOp(change), openID, templateID, err})
+	}
+	return applied, err
+}
+
+// onceOp is the Op of a change made through ApplyOnce.
+func onceOp(c store.GrantChange) string {
+	switch c {
+	case store.AddOneTimeGrant:
+		return "add"
+	case store.SetLongTermGrant:
+		return "long-term"
+	case store.RevokeGrant:
+		return "revoke"
+	}
+	return c.String()
 }

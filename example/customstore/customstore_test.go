@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/wxsub/wxsub/example/customstore"
 	"github.com/wxsub/wxsub/store"
@@ -51,3 +52,34 @@ func TestAuditedReportsEveryChange(t *testing.T) {
 		t.Fatalf("reported %q, want %q", got, want)
 	}
 }
+
+// Audit keeps the wrapped store's ApplyOnce, and the conformance suite runs
+// its ApplyOnce subtests through the decorator.
+func TestAuditKeepsApplyOnce(t *testing.T) {
+	storetest.RunGrantStore(t, func(t *testing.T) store.GrantStore {
+		return customstore.Audit(memory.New(), func(context.Context, customstore.Change) {})
+	})
+	var got []string
+	s := customstore.Audit(memory.New(), func(_ context.Context, c customstore.Change) {
+		got = append(got, c.Op+" "+c.TemplateID)
+	})
+	once, ok := s.(store.OnceGrantStore)
+	if !ok {
+		t.Fatalf("Audit(memory.New()) is a %T, which hides ApplyOnce", s)
+	}
+	ctx := context.Background()
+	for range 2 { // the second call repeats the operation key: no change, no report
+		if _, err := once.ApplyOnce(ctx, "push-1", time.Minute, "u", "T", store.AddOneTimeGrant, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fmt.Sprint(got) != "[add T]" {
+		t.Errorf("reported %q, want one add", got)
+	}
+	if _, ok := customstore.Audit(grantOnly{memory.New()}, nil).(store.OnceGrantStore); ok {
+		t.Error("Audit of a store without ApplyOnce claims to have it")
+	}
+}
+
+// grantOnly hides every method of its store but those of store.GrantStore.
+type grantOnly struct{ store.GrantStore }
