@@ -153,7 +153,8 @@ type Config struct {
 	QueueBytes int64
 
 	// Logger receives a line for every failed hook, store error and
-	// rejected request. Nil discards them.
+	// rejected request, and a warning for a subscription event or item
+	// that books no grant because it names no template. Nil discards them.
 	Logger *slog.Logger
 }
 

@@ -50,8 +50,17 @@ func (e *Endpoint) book(ctx *deadlineCtx, msg *codec.Message, key string) (Respo
 	if msg.Event != codec.EventSubscribePopup && msg.Event != codec.EventSubscribeChange {
 		return Response{}, true
 	}
+	if len(msg.Items) == 0 {
+		// Nothing to book: say so, since the likeliest cause is items in a
+		// shape the decoder does not know, whose grants would go unbooked
+		// without a trace.
+		e.log.WarnContext(ctx, "wxsub: subscription event without items: no grant booked",
+			"event", msg.Event, "openid", msg.FromUserName, "key", key)
+	}
 	for _, it := range msg.Items {
 		if it.TemplateID == "" {
+			e.log.WarnContext(ctx, "wxsub: subscription item without TemplateId: not booked",
+				"event", msg.Event, "openid", msg.FromUserName, "status", it.Status, "key", key)
 			continue
 		}
 		longTerm, ok := e.isLongTerm(ctx, it.TemplateID)

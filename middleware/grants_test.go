@@ -3,6 +3,7 @@ package middleware
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/wxsub/wxsub/handlers"
@@ -190,6 +191,30 @@ func TestTemplateSet(t *testing.T) {
 	for id, want := range map[string]bool{"a": true, "b": true, "c": false, "": false} {
 		if got := f(id); got != want {
 			t.Errorf("TemplateSet(a, b)(%q) = %v", id, got)
+		}
+	}
+}
+
+// A subscription event whose items the decoder found none of (a shape it
+// does not know) or one without a TemplateId books nothing: the route says
+// so at warning level rather than drop the grant without a trace.
+func TestGrantlessSubscriptionEventIsLogged(t *testing.T) {
+	logger, logs := newLogger()
+	e := newEndpoint(t, Config{Grants: memory.New(), Logger: logger, ReplayWindow: NoReplayCheck})
+	bodies := []string{
+		// Item fields directly under the event key: not a shape WeChat is
+		// known to send, so it decodes to no items.
+		`{"ToUserName":"gh_x","FromUserName":"o_1","CreateTime":1,"MsgType":"event",` +
+			`"Event":"subscribe_msg_popup_event","SubscribeMsgPopupEvent":{"TemplateId":"T","SubscribeStatusString":"accept"}}`,
+		`{"ToUserName":"gh_x","FromUserName":"o_1","CreateTime":2,"MsgType":"event",` +
+			`"Event":"subscribe_msg_popup_event","List":{"SubscribeStatusString":"accept"}}`,
+	}
+	for i, body := range bodies {
+		checkResponse(t, "push", e.Serve(context.Background(), post(signedQuery(now, "n"+string(rune('0'+i))), body)), 200, "success")
+	}
+	for _, want := range []string{"subscription event without items", "subscription item without TemplateId"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("no warning %q in the log:\n%s", want, logs)
 		}
 	}
 }
