@@ -121,21 +121,17 @@ func (s *dedupeShard) state(h [2]uint64, now time.Duration) store.DedupeState {
 
 // Begin claims key for lease if nobody holds it; see store.DedupeStore.
 func (d *Dedupe) Begin(ctx context.Context, key string, lease time.Duration) (store.DedupeState, error) {
-	h, s, now, err := d.open(ctx, key, lease)
-	if err != nil {
-		return 0, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st := s.state(h, now)
-	if st == store.DedupeNew {
-		s.tab.set(h, makeEntry(now, lease, false), now)
-	}
-	return st, nil
+	return d.claimIf(ctx, key, lease, store.DedupeNew)
 }
 
 // Extend lengthens an in-flight claim on key; see store.DedupeExtender.
 func (d *Dedupe) Extend(ctx context.Context, key string, lease time.Duration) (store.DedupeState, error) {
+	return d.claimIf(ctx, key, lease, store.DedupeInFlight)
+}
+
+// claimIf claims key for lease, from now, if its record is in state when,
+// and returns the state it found.
+func (d *Dedupe) claimIf(ctx context.Context, key string, lease time.Duration, when store.DedupeState) (store.DedupeState, error) {
 	h, s, now, err := d.open(ctx, key, lease)
 	if err != nil {
 		return 0, err
@@ -143,7 +139,7 @@ func (d *Dedupe) Extend(ctx context.Context, key string, lease time.Duration) (s
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.state(h, now)
-	if st == store.DedupeInFlight {
+	if st == when {
 		s.tab.set(h, makeEntry(now, lease, false), now)
 	}
 	return st, nil

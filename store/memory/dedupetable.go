@@ -53,14 +53,19 @@ func (t *dedupeTable) get(h [2]uint64) dedupeEntry {
 // a new record would fill it past three quarters.
 func (t *dedupeTable) set(h [2]uint64, e dedupeEntry, now time.Duration) {
 	if len(t.slots) > 0 {
-		if s := &t.slots[t.find(h)]; s.e != 0 {
+		i := t.find(h)
+		if s := &t.slots[i]; s.e != 0 {
 			s.e = e
 			return
 		}
+		if 4*(t.n+1) <= 3*len(t.slots) {
+			t.slots[i] = dedupeSlot{h: h, e: e}
+			t.n++
+			return
+		}
 	}
-	if 4*(t.n+1) > 3*len(t.slots) {
-		t.rebuild(now)
-	}
+	// The table is missing or full: the slot found is gone with it.
+	t.rebuild(now)
 	t.slots[t.find(h)] = dedupeSlot{h: h, e: e}
 	t.n++
 }
