@@ -59,14 +59,18 @@ func newEndpoint(t testing.TB, cfg Config) *Endpoint {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := e.Close(ctx); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
+	t.Cleanup(func() { closeWithin(t, e, 10*time.Second) })
 	return e
+}
+
+// closeWithin closes e, failing the test unless Close returns nil within d.
+func closeWithin(t testing.TB, e *Endpoint, d time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	if err := e.Close(ctx); err != nil {
+		t.Errorf("Close: %v", err)
+	}
 }
 
 // signedQuery is the query of a plaintext push (or URL check) signed with

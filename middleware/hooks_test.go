@@ -164,11 +164,7 @@ func TestAsyncQueueFull(t *testing.T) {
 	checkResponse(t, "second (queued)", e.Serve(context.Background(), plainPush(textXML("2", "b"))), 200, "success")
 	checkResponse(t, "third (full)", e.Serve(context.Background(), plainPush(textXML("3", "c"))), 503, ReasonQueueFull)
 	close(release)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := e.Close(ctx); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
+	closeWithin(t, e, 5*time.Second)
 	if n := runs.Load(); n != 2 {
 		t.Errorf("hooks ran %d times, want 2", n)
 	}

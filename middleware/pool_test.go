@@ -49,11 +49,7 @@ func TestAsyncQueueBytes(t *testing.T) {
 	}
 	// WeChat's retry of the refused push now goes through.
 	checkResponse(t, "second, retried", e.Serve(context.Background(), plainPush(textXML("2", big))), 200, "success")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := e.Close(ctx); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
+	closeWithin(t, e, 5*time.Second)
 	if n := runs.Load(); n != 2 {
 		t.Errorf("hooks ran %d times, want 2", n)
 	}
@@ -148,11 +144,7 @@ func TestCloseGivingUpLeavesNoGoroutine(t *testing.T) {
 		t.Errorf("goroutines grew from %d to %d over 100 timed-out Closes", before, after)
 	}
 	close(release)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := e.Close(ctx); err != nil {
-		t.Fatalf("Close after the hook returned: %v", err)
-	}
+	closeWithin(t, e, 5*time.Second)
 }
 
 // keyOfRequest is the default dedupe key of a plaintext push.
