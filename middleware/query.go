@@ -16,10 +16,10 @@ type query struct {
 }
 
 // parseQuery reads the parameters of raw, up to any '#', without building
-// a map. Values
-// are substrings of raw unless they hold an escape. A parameter given twice
-// keeps its first value, as url.Values.Get does. It reports false when one
-// of the parameters it reads is malformed; other parameters are ignored.
+// a map. Values are substrings of raw unless they hold an escape. A
+// parameter given twice keeps its first value, as url.Values.Get does. It
+// reports false when one of the parameters it reads is malformed; other
+// parameters are ignored.
 func parseQuery(raw string) (query, bool) {
 	// A '#' starts a fragment, which is not part of the query: net/http
 	// leaves one in URL.RawQuery, fasthttp cuts it off, and the route must

@@ -25,11 +25,11 @@
 // # Atomicity and expiry
 //
 // Every grant operation, ApplyOnce, InvalidateToken, ReleaseLease, Begin,
-// Extend and Abort is a single Lua script (EVALSHA, falling back to EVAL after a SCRIPT FLUSH or a
-// restart). A record whose count reaches zero stays until it is revoked or
-// expires, so that a pending Refund can still find it. A new record gets a
-// random generation from the client; Refund adds back only to the record
-// whose generation the receipt carries.
+// Extend and Abort is a single Lua script (EVALSHA, falling back to EVAL
+// after a SCRIPT FLUSH or a restart). A record whose count reaches zero
+// stays until it is revoked or expires, so that a pending Refund can still
+// find it. A new record gets a random generation from the client; Refund
+// adds back only to the record whose generation the receipt carries.
 //
 // # Deadlines
 //
