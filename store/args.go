@@ -69,11 +69,8 @@ func CheckApplyOnce(opKey string, opTTL time.Duration, openID, templateID string
 	if err := CheckIDs(openID, templateID); err != nil {
 		return err
 	}
-	if opKey == "" {
-		return invalid("empty operation key")
-	}
-	if opTTL <= 0 {
-		return invalid("operation key ttl %v, want a positive duration", opTTL)
+	if err := checkOp(opKey, opTTL); err != nil {
+		return err
 	}
 	if change != AddOneTimeGrant && change != SetLongTermGrant && change != RevokeGrant {
 		return invalid("grant change %d", change)
@@ -138,4 +135,47 @@ func CheckSetLongTerm(openID, templateID string, ttl time.Duration) error {
 		return err
 	}
 	return CheckGrantTTL(ttl)
+}
+
+// CheckConsumeOnce checks the arguments of ReceiptStore.ConsumeOnce.
+func CheckConsumeOnce(opKey string, opTTL time.Duration, openID, templateID string) error {
+	if err := CheckIDs(openID, templateID); err != nil {
+		return err
+	}
+	return checkOp(opKey, opTTL)
+}
+
+func checkOp(opKey string, opTTL time.Duration) error {
+	if opKey == "" {
+		return invalid("empty operation key")
+	}
+	if opTTL <= 0 {
+		return invalid("operation key ttl %v, want a positive duration", opTTL)
+	}
+	return nil
+}
+
+// CheckSettle checks the arguments of ReceiptStore.Settle.
+func CheckSettle(r Receipt, s Settlement) error {
+	if err := CheckReceipt(r); err != nil {
+		return err
+	}
+	if r.Op == "" {
+		return invalid("receipt without an operation key (not taken by ConsumeOnce)")
+	}
+	if s != Kept && s != Refunded && s != Revoked {
+		return invalid("settlement %v", s)
+	}
+	return nil
+}
+
+// CheckLookupReceipt checks the arguments of ReceiptStore.LookupReceipt.
+func CheckLookupReceipt(openID, opKey string) error {
+	if err := CheckOpenID(openID); err != nil {
+		return err
+	}
+	if opKey == "" {
+		return invalid("empty operation key")
+	}
+	return nil
 }

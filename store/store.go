@@ -81,6 +81,9 @@ type Receipt struct {
 	TemplateID string
 	Kind       Kind
 	Generation string
+	// Op is the operation key of a receipt taken with
+	// ReceiptStore.ConsumeOnce, and empty for one taken with Consume.
+	Op string
 }
 
 // GrantStore records which user granted which template.
@@ -271,4 +274,75 @@ type OnceGrantStore interface {
 	// of opKey are one atomic step. It reports whether it made the change
 	// now (false: it had been made before).
 	ApplyOnce(ctx context.Context, opKey string, opTTL time.Duration, openID, templateID string, change GrantChange, ttl time.Duration) (bool, error)
+}
+
+// Settlement is what became of a grant a send consumed.
+type Settlement uint8
+
+const (
+	// Unsettled means the receipt was not settled yet: its send is
+	// scheduled, in flight, or its outcome is not known.
+	Unsettled Settlement = iota
+	// Kept means the message was delivered: the grant stays consumed.
+	Kept
+	// Refunded means the grant was given back, as Refund gives it back:
+	// the message was not delivered, or its send was cancelled.
+	Refunded
+	// Revoked means the user refused (WeChat's errcode 43101): the record
+	// was removed, as Revoke removes it.
+	Revoked
+)
+
+// String returns "unsettled", "kept", "refunded" or "revoked".
+func (s Settlement) String() string {
+	switch s {
+	case Unsettled:
+		return "unsettled"
+	case Kept:
+		return "kept"
+	case Refunded:
+		return "refunded"
+	case Revoked:
+		return "revoked"
+	}
+	return "unknown"
+}
+
+// ReceiptStore is a GrantStore whose consumes and settlements happen
+// exactly once per operation key, so that a caller whose reply was lost
+// (the connection dropped after the store acted) can call again and learn
+// what happened instead of losing or doubling a grant.
+//
+// The sender uses it for every send: a consume whose reply is lost is
+// asked again under the same key, and a refund that failed is retried
+// without the risk of giving a grant back twice. Scheduled sends (package
+// sender/outbox) use it to reserve a grant when a message is scheduled and
+// to settle it when the message is sent or cancelled, from any instance.
+//
+// An operation key names one operation of one user: the same opKey used
+// for two users names two operations.
+type ReceiptStore interface {
+	GrantStore
+
+	// ConsumeOnce takes one grant as Consume does and records the receipt
+	// (with Op set to opKey) under (openID, opKey) for opTTL (> 0). A later
+	// call with the same openID and opKey within opTTL consumes nothing and
+	// returns the recorded receipt and its settlement so far. ErrNoGrant is
+	// not recorded: a call after it looks for a grant again. A repeated
+	// call naming another template than the recorded receipt fails with
+	// ErrInvalidArgument and changes nothing.
+	ConsumeOnce(ctx context.Context, opKey string, opTTL time.Duration, openID, templateID string) (Receipt, Settlement, error)
+
+	// Settle settles a receipt taken by ConsumeOnce, once: Kept changes no
+	// record, Refunded gives the grant back as Refund does, Revoked removes
+	// the record as Revoke does. It returns the settlement in force: s when
+	// this call settled the receipt, or the earlier settlement (changing
+	// nothing) when the receipt was settled before. s must not be
+	// Unsettled. A receipt whose operation record is gone (its opTTL ran
+	// out, or the user was deleted) returns ErrNotFound and changes nothing.
+	Settle(ctx context.Context, r Receipt, s Settlement) (Settlement, error)
+
+	// LookupReceipt returns the receipt recorded under (openID, opKey) and
+	// its settlement, or ErrNotFound.
+	LookupReceipt(ctx context.Context, openID, opKey string) (Receipt, Settlement, error)
 }
