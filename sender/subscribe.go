@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"slices"
 
@@ -74,38 +73,63 @@ func (c *Client) SendSubscribe(ctx context.Context, m SubscribeMessage) (msgID s
 	if err != nil {
 		return "", err
 	}
+	if c.grants == nil {
+		return c.post(ctx, &m, data)
+	}
+	receipt, err := c.consume(ctx, m.ToUser, m.TemplateID)
+	if err != nil {
+		return "", err
+	}
+	returned := false
+	defer func() {
+		if !returned {
+			// A panic (from a TokenSource, a RoundTripper, a store) is
+			// unwinding through the send. Its outcome is unknown, so the
+			// grant is refunded, as after any other ambiguous failure,
+			// instead of being lost.
+			c.settle(ctx, receipt, errSendAbandoned)
+		}
+	}()
+	msgID, err = c.post(ctx, &m, data)
+	returned = true
+	c.settle(ctx, receipt, err)
+	return msgID, err
+}
+
+// SendReserved sends m on a grant reserved earlier with Reserve: it checks
+// m as SendSubscribe does, consumes no grant and settles nothing. The
+// caller settles r by the outcome, with Settle(ctx, r, SettlementFor(err)),
+// or keeps it reserved to send again after a failure that may be retried.
+// r must be a receipt for m's user and template (ErrInvalidMessage).
+func (c *Client) SendReserved(ctx context.Context, m SubscribeMessage, r store.Receipt) (msgID string, err error) {
+	data, err := c.checkSubscribe(&m)
+	if err != nil {
+		return "", err
+	}
+	if r.OpenID != m.ToUser || r.TemplateID != m.TemplateID {
+		return "", fmt.Errorf("%w: the receipt is for %s/%s, not the message's %s/%s",
+			ErrInvalidMessage, r.OpenID, r.TemplateID, m.ToUser, m.TemplateID)
+	}
+	return c.post(ctx, &m, data)
+}
+
+// ValidateSubscribe checks m as SendSubscribe does before any call: the
+// required fields, the enumerations and the data by keyword type. It
+// returns nil, or an error wrapping ErrInvalidMessage or ErrInvalidData.
+func (c *Client) ValidateSubscribe(m SubscribeMessage) error {
+	_, err := c.checkSubscribe(&m)
+	return err
+}
+
+// post makes the send call for a checked message.
+func (c *Client) post(ctx context.Context, m *SubscribeMessage, data map[string]string) (string, error) {
 	rb := getReqBuf()
 	defer rb.release()
-	rb.b = appendSubscribe(rb.b, &m, data)
-
-	var receipt store.Receipt
-	returned := false
-	if c.grants != nil {
-		receipt, err = c.grants.Consume(ctx, m.ToUser, m.TemplateID)
-		if err != nil {
-			if errors.Is(err, store.ErrNoGrant) {
-				return "", err
-			}
-			return "", fmt.Errorf("wxsub/sender: consuming a grant: %w", err)
-		}
-		defer func() {
-			if !returned {
-				// A panic (from a TokenSource, a RoundTripper, a store)
-				// is unwinding through the send. Its outcome is unknown,
-				// so the grant is refunded, as after any other ambiguous
-				// failure, instead of being lost.
-				c.settle(ctx, receipt, errSendAbandoned)
-			}
-		}()
-	}
+	rb.b = appendSubscribe(rb.b, m, data)
 	var out sendAnswer
-	err = c.call(ctx, &apiRequest{
+	err := c.call(ctx, &apiRequest{
 		method: http.MethodPost, path: pathSubscribeSend, body: rb, contentType: "application/json", auth: true,
 	}, &out)
-	returned = true
-	if c.grants != nil {
-		c.settle(ctx, receipt, err)
-	}
 	if err != nil {
 		return "", err
 	}
@@ -139,29 +163,6 @@ func checkStateLang(state, lang string) error {
 		return fmt.Errorf("%w: Lang %q is not zh_CN, en_US, zh_HK or zh_TW", ErrInvalidMessage, lang)
 	}
 	return nil
-}
-
-// settle keeps, revokes or refunds the grant a send consumed. It runs on a
-// context detached from the caller's cancellation, so that a caller giving
-// up never leaks a grant.
-func (c *Client) settle(ctx context.Context, r store.Receipt, sendErr error) {
-	if sendErr == nil {
-		return
-	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.settleTime)
-	defer cancel()
-	if errors.Is(sendErr, ErrUserRefused) {
-		if err := c.grants.Revoke(sctx, r.OpenID, r.TemplateID); err != nil {
-			c.log.LogAttrs(ctx, slog.LevelError, "wxsub/sender: revoking a refused grant",
-				slog.String("openid", r.OpenID), slog.String("template_id", r.TemplateID), slog.Any("error", err))
-		}
-		return
-	}
-	if err := c.grants.Refund(sctx, r); err != nil {
-		c.log.LogAttrs(ctx, slog.LevelError, "wxsub/sender: refunding a grant after a failed send",
-			slog.String("openid", r.OpenID), slog.String("template_id", r.TemplateID),
-			slog.Any("send_error", sendErr), slog.Any("error", err))
-	}
 }
 
 // appendSubscribe encodes the send request body. Keys are sorted so the
