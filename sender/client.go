@@ -171,3 +171,7 @@ func (c *Client) TokenSource() TokenSource { return c.tokens }
 // CloseIdleConnections closes the idle connections of the Client's HTTP
 // client, as when shutting down.
 func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
+
+// GrantStore returns the grant store the Client consumes grants from (nil
+// without WithGrantStore).
+func (c *Client) GrantStore() store.GrantStore { return c.grants }

@@ -24,8 +24,13 @@ var (
 )
 
 // RunFunc runs one due job and returns it with its new state: a final
-// Status, or StatusScheduled with At set to when it is to run again.
-// Package outbox supplies it; engines call it.
+// Status, or StatusScheduled with At set to when it is to run again. A
+// scheduled return with Attempts higher than the job it was handed is a
+// retry after a failed send; with Attempts unchanged it is a wait (the
+// rate limit, the daily budget, a 45009 pause), which an engine that
+// counts failures must not count. Package outbox supplies the RunFunc;
+// engines call it, with a context that ends only when the engine is
+// closed in a hurry.
 type RunFunc func(ctx context.Context, j Job) Job
 
 // An Engine keeps scheduled jobs and runs them when due. It is the job
