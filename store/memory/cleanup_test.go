@@ -2,6 +2,7 @@ package memory
 
 import (
 	"math"
+	"strconv"
 	"testing"
 	"time"
 
@@ -61,5 +62,49 @@ func TestCacheTTL(t *testing.T) {
 		if got := cacheTTL(tc.in); got != tc.want {
 			t.Errorf("cacheTTL(%v) = %v, want %v", tc.in, got, tc.want)
 		}
+	}
+}
+
+// TestReceiptOpsPruned checks that a user's expired ConsumeOnce operations
+// are swept as new ones come, so that an active user's map stays bounded by
+// the operations still live, and that the janitor drops the user's entry
+// once every operation expired.
+func TestReceiptOpsPruned(t *testing.T) {
+	ctx := t.Context()
+	s := New(WithCleanupInterval(20 * time.Millisecond))
+	if err := s.SetLongTerm(ctx, "u", "t", 0); err != nil {
+		t.Fatal(err)
+	}
+	const opTTL = 30 * time.Millisecond
+	ops := func() int {
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+		v, ok := s.receipts.Get("u")
+		if !ok {
+			return 0
+		}
+		return len(v.(*userOps).ops)
+	}
+	largest := 0
+	for round := range 5 {
+		for i := range 100 {
+			if _, _, err := s.ConsumeOnce(ctx, strconv.Itoa(round*100+i), opTTL, "u", "t"); err != nil {
+				t.Fatal(err)
+			}
+			largest = max(largest, ops())
+		}
+		time.Sleep(2 * opTTL) // every operation of this round expires
+	}
+	// Each round adds 100 live operations to whatever expired ones the
+	// last sweep left: never more than twice that.
+	if largest > 2*100 {
+		t.Fatalf("a user with at most 100 live operations held %d", largest)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for s.receipts.ItemCount() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("receipts still holds %d users long after their operations expired", s.receipts.ItemCount())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -27,7 +27,12 @@ type record struct {
 }
 
 func (r *record) expired(now time.Time) bool {
-	return !r.expiresAt.IsZero() && !now.Before(r.expiresAt)
+	return expired(r.expiresAt, now)
+}
+
+// expired reports whether an expiry (the zero time: never) has passed at now.
+func expired(expiresAt, now time.Time) bool {
+	return !expiresAt.IsZero() && !now.Before(expiresAt)
 }
 
 // live returns the unexpired record, or nil. The caller holds s.mu.
@@ -176,6 +181,11 @@ func (s *Store) Consume(ctx context.Context, openID, templateID string) (store.R
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	return s.take(openID, templateID)
+}
+
+// take is Consume for a caller that holds s.mu, for reading or writing.
+func (s *Store) take(openID, templateID string) (store.Receipt, error) {
 	r := s.live(openID, templateID)
 	if r == nil {
 		return store.Receipt{}, store.ErrNoGrant
@@ -204,10 +214,19 @@ func (s *Store) Refund(ctx context.Context, rc store.Receipt) error {
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	s.giveBack(rc)
+	return nil
+}
+
+// giveBack is Refund for a caller that holds s.mu, for reading or writing:
+// a one-time grant goes back only to the record it was taken from.
+func (s *Store) giveBack(rc store.Receipt) {
+	if rc.Kind != store.OneTime {
+		return
+	}
 	if r := s.live(rc.OpenID, rc.TemplateID); r != nil && r.gen == rc.Generation {
 		r.remaining.incrementBelowMax()
 	}
-	return nil
 }
 
 // Revoke removes the user's record for the template; see store.GrantStore.
@@ -303,5 +322,6 @@ func (s *Store) DeleteUser(ctx context.Context, openID string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.grants.Delete(openID)
+	s.receipts.Delete(openID)
 	return nil
 }

@@ -28,10 +28,14 @@ type Store struct {
 	grants *cache.Cache
 	// ops holds the operation keys ApplyOnce has seen, changed with mu held
 	// for writing.
-	ops    *cache.Cache
-	mu     sync.RWMutex
-	genID  string        // random, distinguishes this store's generations
-	genSeq atomic.Uint64 // numbers this store's grant records
+	ops *cache.Cache
+	// receipts maps an openid to the *userOps of its ConsumeOnce
+	// operations: per user, so that DeleteUser removes them with the
+	// user's records. Changed with mu held for writing.
+	receipts *cache.Cache
+	mu       sync.RWMutex
+	genID    string        // random, distinguishes this store's generations
+	genSeq   atomic.Uint64 // numbers this store's grant records
 
 	// tokens maps a key to a store.Token and leases a key to a lease ID.
 	// tokenMu makes their compare-and-delete operations atomic.
@@ -81,12 +85,13 @@ func New(opts ...Option) *Store {
 	// default is NoExpiration anyway, so nothing expires by accident.
 	newCache := func() *cache.Cache { return cache.New(cache.NoExpiration, o.cleanup) }
 	return &Store{
-		grants: newCache(),
-		ops:    newCache(),
-		genID:  randomID(),
-		tokens: newCache(),
-		leases: newCache(),
-		dedupe: NewDedupe(),
+		grants:   newCache(),
+		ops:      newCache(),
+		receipts: newCache(),
+		genID:    randomID(),
+		tokens:   newCache(),
+		leases:   newCache(),
+		dedupe:   NewDedupe(),
 	}
 }
 

@@ -17,9 +17,12 @@
 //		storetest.RunGrantStore(t, newStore)
 //	}
 //
-// RunTokenStore and RunDedupeStore work the same way. Each subtest calls the
-// constructor once, and the suite uses fresh random user ids and keys, so a
-// constructor that hands every subtest the same backing database is fine.
+// RunGrantStore also runs the subtests of the optional interfaces a grant
+// store implements: store.OnceGrantStore (ApplyOnce/...) and
+// store.ReceiptStore (Receipt/...). RunTokenStore and RunDedupeStore work
+// the same way. Each subtest calls the constructor once, and the suite uses
+// fresh random user ids and keys, so a constructor that hands every subtest
+// the same backing database is fine.
 //
 // The suite checks exact counts, the generation rule for refunds, expiry with
 // short TTLs (a few hundred milliseconds, so it needs a store that keeps time

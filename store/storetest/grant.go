@@ -42,6 +42,7 @@ func RunGrantStore(t *testing.T, newStore func(t *testing.T) store.GrantStore) {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newStore(t)) })
 	}
 	runApplyOnce(t, newStore)
+	runReceipts(t, newStore)
 }
 
 // grantFixture bundles a store with a context and a fresh user for one

@@ -67,6 +67,37 @@ func (b *broken) Revoke(ctx context.Context, openID, templateID string) error {
 	return nil
 }
 
+func (b *broken) ConsumeOnce(ctx context.Context, opKey string, opTTL time.Duration, openID, templateID string) (store.Receipt, store.Settlement, error) {
+	if b.bug == "consume-once-repeats" {
+		// Consume on every call, as if the operation key were not checked.
+		r, err := b.Store.Consume(ctx, openID, templateID)
+		r.Op = opKey
+		return r, store.Unsettled, err
+	}
+	return b.Store.ConsumeOnce(ctx, opKey, opTTL, openID, templateID)
+}
+
+func (b *broken) Settle(ctx context.Context, r store.Receipt, how store.Settlement) (store.Settlement, error) {
+	switch {
+	case b.bug == "settle-refunds-again" && how == store.Refunded:
+		// Give the grant back on every Settle(Refunded), settled or not.
+		if _, prev, err := b.Store.LookupReceipt(ctx, r.OpenID, r.Op); err == nil && prev == store.Refunded {
+			plain := r
+			plain.Op = ""
+			return store.Refunded, b.Store.Refund(ctx, plain)
+		}
+	case b.bug == "settle-resurrects" && how == store.Refunded && r.Kind == store.OneTime:
+		// Refund into whatever record the user has now.
+		st, err := b.Store.Settle(ctx, r, store.Kept)
+		if err != nil || st != store.Kept {
+			return st, err
+		}
+		_, err = b.Store.AddOneTime(ctx, r.OpenID, r.TemplateID, 1, 0)
+		return store.Refunded, err
+	}
+	return b.Store.Settle(ctx, r, how)
+}
+
 func (b *broken) InvalidateToken(ctx context.Context, key, accessToken string) error {
 	if b.bug == "invalidate-any" {
 		if t, err := b.Store.GetToken(ctx, key); err == nil {
@@ -163,6 +194,9 @@ func TestSuiteCatchesBugs(t *testing.T) {
 		{"abort-erases-done", "Dedupe/AbortAfterDone"},
 		{"extend-revives", "Dedupe/ExtendStates"},
 		{"extend-resets-done", "Dedupe/ExtendLeavesDone"},
+		{"consume-once-repeats", "Grant/Receipt/ConsumeOnce"},
+		{"settle-refunds-again", "Grant/Receipt/SettleRefunded"},
+		{"settle-resurrects", "Grant/Receipt/RefundAfterRevoke"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.bug, func(t *testing.T) {
