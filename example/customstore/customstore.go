@@ -140,7 +140,11 @@ var _ store.OnceGrantStore = AuditedOnce{}
 // ApplyOnce implements store.OnceGrantStore.
 func (a AuditedOnce) ApplyOnce(ctx context.Context, opKey string, opTTL time.Duration, openID, templateID string,
 	change store.GrantChange, ttl time.Duration) (bool, error) {
-	applied, err := a.Next.(store.OnceGrantStore).ApplyOnce(ctx, opKey, opTTL, openID, templateID, change, ttl)
+	once, ok := a.Next.(store.OnceGrantStore)
+	if !ok { // a hand-built AuditedOnce: an error, not a panic
+		return false, fmt.Errorf("customstore: %T does not implement store.OnceGrantStore: %w", a.Next, errors.ErrUnsupported)
+	}
+	applied, err := once.ApplyOnce(ctx, opKey, opTTL, openID, templateID, change, ttl)
 	if applied || err != nil {
 		a.Report(ctx, Change{Op: onceOp(change), OpenID: openID, TemplateID: templateID, OpKey: opKey, Err: err})
 	}

@@ -156,8 +156,8 @@ func TestAuditReportsReceipts(t *testing.T) {
 	}
 }
 
-// A hand-built decorator over a store without the methods fails with an
-// error instead of panicking.
+// A hand-built decorator over a store without the methods it forwards
+// fails with an error instead of panicking.
 func TestAuditedReceiptsOverAPlainStore(t *testing.T) {
 	s := customstore.AuditedReceipts{Audited: customstore.Audited{Next: grantOnly{memory.New()}, Report: func(context.Context, customstore.Change) {}}}
 	ctx := context.Background()
@@ -170,6 +170,10 @@ func TestAuditedReceiptsOverAPlainStore(t *testing.T) {
 	}
 	if _, _, err := s.LookupReceipt(ctx, "u", "k"); !errors.Is(err, errors.ErrUnsupported) {
 		t.Errorf("LookupReceipt: %v, want errors.ErrUnsupported", err)
+	}
+	o := customstore.AuditedOnce{Audited: s.Audited}
+	if _, err := o.ApplyOnce(ctx, "k", time.Minute, "u", "T", store.AddOneTimeGrant, 0); !errors.Is(err, errors.ErrUnsupported) {
+		t.Errorf("ApplyOnce: %v, want errors.ErrUnsupported", err)
 	}
 }
 
