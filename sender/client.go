@@ -124,6 +124,9 @@ func (o *options) check(appID, secret string) error {
 	case r.MaxDelay > time.Minute:
 		return fmt.Errorf("wxsub/sender: WithRetry: MaxDelay %v is more than a minute", r.MaxDelay)
 	}
+	if o.settleTime <= 0 {
+		return fmt.Errorf("wxsub/sender: WithSettleTimeout: %v, want a positive duration", o.settleTime)
+	}
 	if o.margin < 0 {
 		return fmt.Errorf("wxsub/sender: WithRefreshMargin: %v is negative", o.margin)
 	}

@@ -38,6 +38,21 @@
 // unwinds through the send (from a custom TokenSource or RoundTripper, say)
 // refunds it too.
 //
+// With a store.ReceiptStore (the memory and Redis stores are), a lost store
+// reply loses no grant. The grant is consumed under an operation key: when
+// the reply to that consume is lost (the connection dropped after Redis
+// ran the script), the consume is asked again under the same key, which
+// returns the receipt instead of taking a second grant; if the caller has
+// given up meanwhile, the receipt is looked up and refunded. A refund or
+// revoke that fails is asked again, with backoff, for WithSettleTimeout
+// (5 s by default): settling is exactly once per receipt, so a repeat
+// never gives a grant back twice. When the store stays down past that
+// bound, the send logs at Error everything needed to settle the receipt by
+// hand (openid, template_id, op_key, settlement), and says that the user's
+// grants are under-counted until then. With a store that only implements
+// store.GrantStore, a failed refund is not repeated (it could give back a
+// grant twice) and is logged at Error.
+//
 // # When a send is repeated, and when it is not
 //
 // A send is repeated only when it cannot have been delivered: the request

@@ -89,6 +89,13 @@ func WithForceRefreshCap(n int) Option {
 // settle it by the outcome (see the package documentation).
 func WithGrantStore(s store.GrantStore) Option { return func(o *options) { o.grants = s } }
 
+// WithSettleTimeout sets how long a send keeps asking a grant store that
+// does not answer, to take its grant again after a lost reply or to settle
+// it after the send (default 5 s). With a store.ReceiptStore both are safe
+// to repeat; what is still not settled then is logged at Error with the
+// receipt's operation key, to settle by hand.
+func WithSettleTimeout(d time.Duration) Option { return func(o *options) { o.settleTime = d } }
+
 // WithLogger sets the logger. The default discards.
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
 

@@ -48,8 +48,9 @@ type MemoryOptions struct {
 	// Retention is how long a final job stays visible to Get. Default
 	// 24 hours.
 	Retention time.Duration
-	// Now is the clock of Updated stamps and retention (nil: time.Now).
-	// Jobs are started by the real clock.
+	// Now is the clock jobs fall due by, and of Updated stamps and
+	// retention (nil: time.Now). Waits are timed in real time from it, so
+	// a test clock should move with the real one (a fixed offset).
 	Now func() time.Time
 }
 
@@ -235,7 +236,7 @@ func (e *MemoryEngine) next() (*memJob, time.Duration) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.forget()
-	now := time.Now()
+	now := e.now()
 	wait := time.Hour
 	for i := range e.due {
 		h := &e.due[i]

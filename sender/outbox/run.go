@@ -65,7 +65,8 @@ func (o *Outbox) run(ctx context.Context, j Job) Job {
 		}
 		o.log.LogAttrs(ctx, slog.LevelWarn, "wxsub/outbox: WeChat's daily quota is spent (45009): sending paused",
 			slog.String("key", j.Key), slog.Time("until", until))
-		return o.later(j, until.Sub(o.now()))
+		j.Status, j.At = StatusScheduled, until
+		return j
 	case retryable(err):
 		d := o.backoff(j.Attempts)
 		if o.now().Add(d).After(j.Deadline) {

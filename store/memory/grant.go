@@ -311,7 +311,9 @@ func (s *Store) List(ctx context.Context, openID string) ([]store.Grant, error) 
 	return out, nil
 }
 
-// DeleteUser removes every record of the user; see store.GrantStore.
+// DeleteUser removes every record of the user and the records of its
+// ConsumeOnce operations; see store.GrantStore. (ApplyOnce's operation keys
+// stay until their TTL runs out, as in package store/redis.)
 func (s *Store) DeleteUser(ctx context.Context, openID string) error {
 	if err := ctxErr(ctx); err != nil {
 		return err

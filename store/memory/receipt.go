@@ -15,9 +15,12 @@ var _ store.ReceiptStore = (*Store)(nil)
 // in one step, and changes only with Store.mu held for writing.
 type userOps struct {
 	ops map[string]*opRecord
-	// until is when the last of ops expires: the cache entry's expiry, so
-	// that go-cache's janitor drops the user once every operation expired.
-	until time.Time
+	// cacheUntil is when the cache entry expires: no earlier than the last
+	// of ops, so that go-cache's janitor drops the user only once every
+	// operation expired. An operation that outlives it moves it to one
+	// operation TTL beyond that operation, so that a busy user's entry is
+	// stored again about once per TTL rather than once per operation.
+	cacheUntil time.Time
 	// pruneAt is the size at which the next insert first drops the
 	// expired operations, doubling with what remains: each operation is
 	// swept O(1) times on average, however many a user has.
@@ -35,27 +38,31 @@ type opRecord struct {
 	expiresAt time.Time // never zero: an operation key always has a TTL
 }
 
-// op returns the unexpired operation record of (openID, opKey), or nil.
-// The caller holds s.mu.
-func (s *Store) op(openID, opKey string, now time.Time) *opRecord {
-	v, ok := s.receipts.Get(openID)
-	if !ok {
+// userOps returns the user's operations, or nil. The caller holds s.mu.
+func (s *Store) userOps(openID string) *userOps {
+	if v, ok := s.receipts.Get(openID); ok {
+		return v.(*userOps)
+	}
+	return nil
+}
+
+// live returns the unexpired record of opKey, or nil; u may be nil.
+func (u *userOps) live(opKey string, now time.Time) *opRecord {
+	if u == nil {
 		return nil
 	}
-	op := v.(*userOps).ops[opKey]
+	op := u.ops[opKey]
 	if op == nil || expired(op.expiresAt, now) {
 		return nil
 	}
 	return op
 }
 
-// recordOp stores op under (openID, opKey). The caller holds s.mu for
+// recordOp stores op, which expires opTTL after now, under (openID, opKey)
+// in u, the user's operations (nil: none yet). The caller holds s.mu for
 // writing and has checked that no live record of opKey exists.
-func (s *Store) recordOp(openID, opKey string, op *opRecord, now time.Time) {
-	var u *userOps
-	if v, ok := s.receipts.Get(openID); ok {
-		u = v.(*userOps)
-	} else {
+func (s *Store) recordOp(openID string, u *userOps, opKey string, op *opRecord, opTTL time.Duration, now time.Time) {
+	if u == nil {
 		u = &userOps{ops: make(map[string]*opRecord, 1), pruneAt: minPruneAt}
 	}
 	if len(u.ops) >= u.pruneAt {
@@ -67,12 +74,11 @@ func (s *Store) recordOp(openID, opKey string, op *opRecord, now time.Time) {
 		u.pruneAt = max(minPruneAt, 2*len(u.ops))
 	}
 	u.ops[opKey] = op
-	if op.expiresAt.After(u.until) {
-		u.until = op.expiresAt
+	if len(u.ops) == 1 || op.expiresAt.After(u.cacheUntil) {
+		// New, or possibly one that go-cache let expire: store it (again).
+		u.cacheUntil = op.expiresAt.Add(opTTL)
+		s.receipts.Set(openID, u, cacheTTL(u.cacheUntil.Sub(now)))
 	}
-	// Set even when until did not move: the entry may be new, or one that
-	// go-cache had already let expire.
-	s.receipts.Set(openID, u, cacheTTL(u.until.Sub(now)))
 }
 
 // ConsumeOnce takes one grant once per operation key; see
@@ -88,7 +94,8 @@ func (s *Store) ConsumeOnce(ctx context.Context, opKey string, opTTL time.Durati
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
-	if op := s.op(openID, opKey, now); op != nil {
+	u := s.userOps(openID)
+	if op := u.live(opKey, now); op != nil {
 		if op.receipt.TemplateID != templateID {
 			return store.Receipt{}, store.Unsettled, invalid("operation key %q of user %q consumed a grant of template %q, not %q",
 				opKey, openID, op.receipt.TemplateID, templateID)
@@ -100,7 +107,7 @@ func (s *Store) ConsumeOnce(ctx context.Context, opKey string, opTTL time.Durati
 		return store.Receipt{}, store.Unsettled, err // ErrNoGrant, not recorded
 	}
 	rc.Op = opKey
-	s.recordOp(openID, opKey, &opRecord{receipt: rc, expiresAt: now.Add(opTTL)}, now)
+	s.recordOp(openID, u, opKey, &opRecord{receipt: rc, expiresAt: now.Add(opTTL)}, opTTL, now)
 	return rc, store.Unsettled, nil
 }
 
@@ -118,7 +125,7 @@ func (s *Store) Settle(ctx context.Context, rc store.Receipt, how store.Settleme
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	op := s.op(rc.OpenID, rc.Op, time.Now())
+	op := s.userOps(rc.OpenID).live(rc.Op, time.Now())
 	if op == nil || op.receipt != rc {
 		return store.Unsettled, fmt.Errorf("wxsub/store/memory: settle operation %q of user %q: %w", rc.Op, rc.OpenID, store.ErrNotFound)
 	}
@@ -146,7 +153,7 @@ func (s *Store) LookupReceipt(ctx context.Context, openID, opKey string) (store.
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	op := s.op(openID, opKey, time.Now())
+	op := s.userOps(openID).live(opKey, time.Now())
 	if op == nil {
 		return store.Receipt{}, store.Unsettled, fmt.Errorf("wxsub/store/memory: receipt of operation %q of user %q: %w", opKey, openID, store.ErrNotFound)
 	}

@@ -22,6 +22,7 @@ func everyCall(s *wxredis.Store) []struct {
 	call func(ctx context.Context) error
 } {
 	receipt := store.Receipt{OpenID: "u", TemplateID: "t", Kind: store.OneTime, Generation: "g"}
+	opReceipt := store.Receipt{OpenID: "u", TemplateID: "t", Kind: store.OneTime, Generation: "g", Op: "op"}
 	lease := store.Lease{Key: "app", ID: "id"}
 	tok := store.Token{AccessToken: "tok", ExpiresAt: time.Now().Add(time.Hour)}
 	return []struct {
@@ -53,6 +54,27 @@ func everyCall(s *wxredis.Store) []struct {
 			return err
 		}},
 		{"ReleaseLease", func(ctx context.Context) error { return s.ReleaseLease(ctx, lease) }},
+		{"ConsumeOnce", func(ctx context.Context) error {
+			_, _, err := s.ConsumeOnce(ctx, "op", time.Minute, "u", "t")
+			if errors.Is(err, store.ErrNoGrant) {
+				return nil // a healthy answer
+			}
+			return err
+		}},
+		{"Settle", func(ctx context.Context) error {
+			_, err := s.Settle(ctx, opReceipt, store.Refunded)
+			if errors.Is(err, store.ErrNotFound) {
+				return nil // a healthy answer
+			}
+			return err
+		}},
+		{"LookupReceipt", func(ctx context.Context) error {
+			_, _, err := s.LookupReceipt(ctx, "u", "op")
+			if errors.Is(err, store.ErrNotFound) {
+				return nil // a healthy answer
+			}
+			return err
+		}},
 		{"Begin", func(ctx context.Context) error { _, err := s.Begin(ctx, "push", time.Second); return err }},
 		{"Done", func(ctx context.Context) error { return s.Done(ctx, "push", time.Second) }},
 		{"Abort", func(ctx context.Context) error { return s.Abort(ctx, "push") }},

@@ -163,7 +163,9 @@ func (s *Store) List(ctx context.Context, openID string) ([]store.Grant, error) 
 	return decodeList(openID, v, time.Now())
 }
 
-// DeleteUser removes every record of the user; see store.GrantStore.
+// DeleteUser removes every record of the user and the records of its
+// ConsumeOnce operations; see store.GrantStore. (ApplyOnce's operation keys
+// stay until their TTL runs out.)
 func (s *Store) DeleteUser(ctx context.Context, openID string) error {
 	if err := ctxErr(ctx); err != nil {
 		return err
@@ -171,7 +173,8 @@ func (s *Store) DeleteUser(ctx context.Context, openID string) error {
 	if err := store.CheckOpenID(openID); err != nil {
 		return err
 	}
-	err := s.scripts.deleteUser.Run(ctx, s.c, []string{s.indexKey(openID)}, s.recordPrefix(openID)).Err()
+	keys := []string{s.indexKey(openID), s.receiptIndexKey(openID)}
+	err := s.scripts.deleteUser.Run(ctx, s.c, keys, s.recordPrefix(openID), s.receiptPrefix(openID)).Err()
 	if err != nil {
 		return wrap(ctx, "delete user", err)
 	}

@@ -138,13 +138,80 @@ end
 return 1
 `
 
-// deleteUserLua: KEYS[1] is the index, ARGV[1] the record key prefix.
+// deleteUserLua: KEYS[1] is the index of records, KEYS[2] the index of
+// ConsumeOnce operations; ARGV[1] and ARGV[2] their key prefixes.
 const deleteUserLua = `
 for _, m in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   redis.call('DEL', ARGV[1] .. m)
 end
-redis.call('DEL', KEYS[1])
+for _, m in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+  redis.call('DEL', ARGV[2] .. m)
+end
+redis.call('DEL', KEYS[1], KEYS[2])
 return 1
+`
+
+// consumeOnceLua is consumeLua once per operation key. KEYS[1] is the
+// record, KEYS[2] the operation record (a hash: t template, k kind, s
+// settlement, g generation), KEYS[3] the user's index of operations (a
+// sorted set of operation keys scored by their expiry in unix ms on the
+// server's clock, so that the script drops the expired ones as it adds).
+// ARGV[1] is the template id, ARGV[2] the operation TTL in ms, ARGV[3]
+// the operation key. Returns "" (no grant, nothing recorded), "x" and the
+// recorded template when that is not ARGV[1], or the recorded (or new)
+// receipt: its kind, its settlement and its generation in one string.
+const consumeOnceLua = `
+local function consume()
+` + consumeLua + `
+end
+local h = redis.call('HMGET', KEYS[2], 't', 'k', 's', 'g')
+if h[1] then
+  if h[1] ~= ARGV[1] then return 'x' .. h[1] end
+  return (h[2] or '') .. (h[3] or '') .. (h[4] or '')
+end
+local r = consume()
+if r == '' then return '' end
+local kind, gen = string.sub(r, 1, 1), string.sub(r, 2)
+local ttl = tonumber(ARGV[2])
+redis.call('HSET', KEYS[2], 't', ARGV[1], 'k', kind, 's', '0', 'g', gen)
+redis.call('PEXPIRE', KEYS[2], ttl)
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+-- One ms past the record's own expiry, which Redis counts from the same
+-- clock a moment later.
+redis.call('ZADD', KEYS[3], now + ttl + 1, ARGV[3])
+if redis.call('PTTL', KEYS[3]) < ttl + 1 then
+  redis.call('PEXPIRE', KEYS[3], ttl + 1)
+end
+return kind .. '0' .. gen
+`
+
+// settleLua settles a receipt once. KEYS[1] is the record, KEYS[2] the
+// user's index of records, KEYS[3] the operation record; ARGV[1] is the
+// template id and ARGV[2] the record key prefix (as for revokeLua), ARGV[3]
+// the receipt's kind, ARGV[4] its generation, ARGV[5] the settlement
+// ("1" kept, "2" refunded, "3" revoked). Returns "" when no operation
+// record matches the receipt, else the settlement in force. HSET keeps
+// the operation record's TTL.
+const settleLua = `
+local function revoke()
+` + revokeLua + `
+end
+local h = redis.call('HMGET', KEYS[3], 't', 'k', 'g', 's')
+if h[1] ~= ARGV[1] or h[2] ~= ARGV[3] or h[3] ~= ARGV[4] then return '' end
+if h[4] ~= '0' then return h[4] or '?' end
+if ARGV[5] == '2' then
+  -- refundLua's rule: one-time grants go back to their own record only.
+  if ARGV[3] == '1' and redis.call('HGET', KEYS[1], 'g') == ARGV[4] then
+    local r = redis.pcall('HINCRBY', KEYS[1], 'n', 1)
+    if type(r) == 'table' and r.err and not string.find(r.err, 'overflow', 1, true) then return r end
+  end
+elseif ARGV[5] == '3' then
+  revoke()
+end
+redis.call('HSET', KEYS[3], 's', ARGV[5])
+return ARGV[5]
 `
 
 // invalidateTokenLua deletes KEYS[1] if its access token (after the
@@ -194,7 +261,7 @@ return 2
 // scripts holds the compiled scripts of one Store.
 type scripts struct {
 	addOneTime, setLongTerm, consume, refund, get, list, revoke, deleteUser *goredis.Script
-	addOnce, setLongTermOnce, revokeOnce                                    *goredis.Script
+	addOnce, setLongTermOnce, revokeOnce, consumeOnce, settle               *goredis.Script
 	invalidateToken, deleteIfEqual, begin, extend                           *goredis.Script
 }
 
@@ -210,6 +277,8 @@ func newScripts() *scripts {
 		addOnce:         goredis.NewScript(grantPrelude + once(addOneTimeBody)),
 		setLongTermOnce: goredis.NewScript(grantPrelude + once(setLongTermBody)),
 		revokeOnce:      goredis.NewScript(once(revokeLua)),
+		consumeOnce:     goredis.NewScript(consumeOnceLua),
+		settle:          goredis.NewScript(settleLua),
 		deleteUser:      goredis.NewScript(deleteUserLua),
 		invalidateToken: goredis.NewScript(invalidateTokenLua),
 		deleteIfEqual:   goredis.NewScript(deleteIfEqualLua),

@@ -12,6 +12,7 @@ import (
 	"github.com/wxsub/wxsub/handlers"
 	"github.com/wxsub/wxsub/middleware"
 	"github.com/wxsub/wxsub/sender"
+	"github.com/wxsub/wxsub/sender/outbox"
 	"github.com/wxsub/wxsub/store"
 	"github.com/wxsub/wxsub/store/memory"
 	wxredis "github.com/wxsub/wxsub/store/redis"
@@ -27,6 +28,9 @@ type App struct {
 	// Grants is where the callback route records grants and the sender
 	// consumes them.
 	Grants store.GrantStore
+	// Outbox schedules sends for later (POST /schedule): in memory, or on
+	// Redis with asynq when REDIS_URL is set.
+	Outbox *outbox.Outbox
 
 	log   *slog.Logger
 	redis *goredis.Client
@@ -114,6 +118,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		a.Close(ctx)
 		return nil, err
 	}
+	if a.Outbox, err = a.newOutbox(cfg, log); err != nil {
+		a.Close(ctx)
+		return nil, err
+	}
 	return a, nil
 }
 
@@ -157,10 +165,14 @@ func (a *App) hooks(async bool) (*handlers.Mux, error) {
 	)
 }
 
-// Close releases the Redis client, if any, after draining the Endpoint.
+// Close releases the Redis client, if any, after draining the Endpoint
+// and the Outbox.
 func (a *App) Close(ctx context.Context) {
 	if a.Endpoint != nil {
 		_ = a.Endpoint.Close(ctx)
+	}
+	if a.Outbox != nil {
+		_ = a.Outbox.Close(ctx)
 	}
 	if a.redis != nil {
 		_ = a.redis.Close()

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"strings"
 	"time"
 
 	"github.com/goccy/go-json"
@@ -10,7 +11,8 @@ import (
 )
 
 // FiberApp returns a Fiber app with the example's routes, the same contract
-// as Handler: /wechat/callback, POST /send, GET /grants, GET /healthz.
+// as Handler: /wechat/callback, POST /send, POST /schedule, GET and
+// DELETE /schedule/:key, GET /grants, GET /healthz.
 func (a *App) FiberApp() *fiber.App {
 	f := fiber.New(fiber.Config{
 		DisableStartupMessage: true,
@@ -28,6 +30,19 @@ func (a *App) FiberApp() *fiber.App {
 			return writeFiberJSON(c, BadJSON(err))
 		}
 		return writeFiberJSON(c, a.Send(c.UserContext(), req))
+	})
+	f.Post("/schedule", func(c *fiber.Ctx) error {
+		var req ScheduleRequest
+		if err := json.Unmarshal(c.Body(), &req); err != nil {
+			return writeFiberJSON(c, BadJSON(err))
+		}
+		return writeFiberJSON(c, a.Schedule(c.UserContext(), req))
+	})
+	f.Get("/schedule/:key", func(c *fiber.Ctx) error {
+		return writeFiberJSON(c, a.ScheduleStatus(c.UserContext(), strings.Clone(c.Params("key"))))
+	})
+	f.Delete("/schedule/:key", func(c *fiber.Ctx) error {
+		return writeFiberJSON(c, a.ScheduleCancel(c.UserContext(), strings.Clone(c.Params("key"))))
 	})
 	f.Get("/grants", func(c *fiber.Ctx) error {
 		return writeFiberJSON(c, a.Grant(c.UserContext(), c.Query("openid"), c.Query("template_id")))

@@ -10,7 +10,8 @@ import (
 )
 
 // Handler returns the app's routes for net/http: the callback route at
-// /wechat/callback, POST /send, GET /grants and GET /healthz.
+// /wechat/callback, POST /send, POST /schedule, GET and DELETE
+// /schedule/{key}, GET /grants and GET /healthz.
 func (a *App) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/wechat/callback", httpadapter.New(a.Endpoint))
@@ -25,6 +26,24 @@ func (a *App) Handler() http.Handler {
 			return
 		}
 		writeJSON(w, a.Send(r.Context(), req))
+	})
+	mux.HandleFunc("POST /schedule", func(w http.ResponseWriter, r *http.Request) {
+		var req ScheduleRequest
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
+		if err == nil {
+			err = json.Unmarshal(body, &req)
+		}
+		if err != nil {
+			writeJSON(w, BadJSON(err))
+			return
+		}
+		writeJSON(w, a.Schedule(r.Context(), req))
+	})
+	mux.HandleFunc("GET /schedule/{key}", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, a.ScheduleStatus(r.Context(), r.PathValue("key")))
+	})
+	mux.HandleFunc("DELETE /schedule/{key}", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, a.ScheduleCancel(r.Context(), r.PathValue("key")))
 	})
 	mux.HandleFunc("GET /grants", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()

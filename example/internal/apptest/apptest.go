@@ -150,6 +150,69 @@ func run(t *testing.T, serve Serve, extra map[string]string, encrypted bool) {
 		t.Fatalf("forged push: %+v %v", r, err)
 	}
 	c.expect("GET", "/grants?openid="+user+"&template_id=T1", nil, 200, `{"long_term":false,"remaining":0}`)
+
+	schedule(t, c, push, send, wechat, user, now+5)
+}
+
+// schedule checks POST /schedule, GET and DELETE /schedule/{key}: the
+// grant is reserved when scheduling, spent by the due send, and refunded
+// by a cancel.
+func schedule(t *testing.T, c *client, push func(*codec.Message) pushtest.Response, send func(string, map[string]string) map[string]any,
+	wechat *sendertest.Server, user string, now int64) {
+	t.Helper()
+	if r := push(pushtest.Popup(gh, user, now, [2]string{"T4", "accept"}, [2]string{"T5", "accept"})); r.Status != 200 {
+		t.Fatalf("popup push: %d %s", r.Status, r.Body)
+	}
+	sends := wechat.SendCount()
+	// Unique per run: keys live as long as the engine keeps jobs.
+	key := func(name string) string { return user + "-" + name }
+	job := func(tmpl, name, at string) map[string]any {
+		b := send(tmpl, map[string]string{"thing1": "明天 10:00 复诊"})
+		b["key"] = key(name)
+		if at != "" {
+			b["at"] = at
+		}
+		return b
+	}
+	later := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	soon := time.Now().Add(300 * time.Millisecond).UTC().Format(time.RFC3339Nano)
+
+	// A reminder due soon: created, reserved at once, delivered when due.
+	c.expect("POST", "/schedule", job("T4", "remind", soon), 201, `"status":"scheduled"`)
+	c.expect("GET", "/grants?openid="+user+"&template_id=T4", nil, 200, `{"long_term":false,"remaining":0}`)
+	c.expect("POST", "/schedule", job("T4", "remind", soon), 200, `"key":"`+key("remind")+`"`)
+	c.expect("POST", "/send", send("T4", map[string]string{"thing1": "x"}), 409, `{"error":`)
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(string(c.expect("GET", "/schedule/"+key("remind"), nil, 200, `"key"`)), `"status":"delivered"`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the reminder was not delivered: %s", c.expect("GET", "/schedule/"+key("remind"), nil, 200, ""))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	c.expect("GET", "/schedule/"+key("remind"), nil, 200, `"msgid":"`)
+	c.expect("DELETE", "/schedule/"+key("remind"), nil, 409, `{"error":`)
+	if got := wechat.SendCount(); got != sends+1 {
+		t.Fatalf("fake WeChat got %d sends, want %d", got, sends+1)
+	}
+
+	// A cancelled one gives its grant back.
+	c.expect("POST", "/schedule", job("T5", "cancel-me", later), 201, `"status":"scheduled"`)
+	c.expect("GET", "/grants?openid="+user+"&template_id=T5", nil, 200, `{"long_term":false,"remaining":0}`)
+	c.expect("DELETE", "/schedule/"+key("cancel-me"), nil, 200, `"status":"cancelled"`)
+	c.expect("GET", "/grants?openid="+user+"&template_id=T5", nil, 200, `{"long_term":false,"remaining":1}`)
+	c.expect("GET", "/schedule/"+key("cancel-me"), nil, 200, `"status":"cancelled"`)
+
+	// Refusals.
+	c.expect("POST", "/schedule", job("T6", "no-grant", ""), 409, `{"error":`)
+	bad := job("T5", "bad-data", "")
+	bad["data"] = map[string]string{"phrase1": "太长了的短语"}
+	c.expect("POST", "/schedule", bad, 422, `"field":"phrase1"`)
+	c.expect("POST", "/schedule", send("T5", map[string]string{"thing1": "x"}), 400, `key is required`)
+	badAt := job("T5", "bad-at", "tomorrow")
+	c.expect("POST", "/schedule", badAt, 400, `"field":"at"`)
+	c.expect("GET", "/grants?openid="+user+"&template_id=T5", nil, 200, `{"long_term":false,"remaining":1}`)
+	c.expect("GET", "/schedule/"+key("nope"), nil, 404, `{"error":`)
+	c.expect("DELETE", "/schedule/"+key("nope"), nil, 404, `{"error":`)
 }
 
 type client struct {
