@@ -215,6 +215,10 @@ func run(ctx context.Context, out io.Writer) error {
 		return err
 	}
 
+	if err := d.scheduled(ctx, wx, wechat); err != nil {
+		return err
+	}
+
 	fmt.Fprintln(out, "\nDone: every step behaved as expected.")
 	return nil
 }
