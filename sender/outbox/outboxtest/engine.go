@@ -15,7 +15,7 @@ import (
 // RunEngine checks an outbox.Engine against the contract of the
 // interface. newEngine returns a fresh engine, not started, that no other
 // subtest uses; the suite starts it (with a RunFunc of its own) and closes
-// it.
+// it. The subtests run in parallel, so newEngine is called concurrently.
 func RunEngine(t *testing.T, newEngine func(t *testing.T) outbox.Engine) {
 	t.Helper()
 	tests := []struct {
@@ -39,7 +39,10 @@ func RunEngine(t *testing.T, newEngine func(t *testing.T) outbox.Engine) {
 		{"StartTwice", testStartTwice},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { tc.f(t, newEngine) })
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // most of the time is spent waiting for due times
+			tc.f(t, newEngine)
+		})
 	}
 }
 

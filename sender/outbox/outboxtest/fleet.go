@@ -10,7 +10,8 @@ import (
 
 // RunEngineFleet checks what engines sharing one backend promise, as the
 // instances of a fleet do. newFleet returns n fresh engines, not started,
-// sharing a backend that no other subtest uses.
+// sharing a backend that no other subtest uses. The subtests run in
+// parallel, so newFleet is called concurrently.
 func RunEngineFleet(t *testing.T, newFleet func(t *testing.T, n int) []outbox.Engine) {
 	t.Helper()
 	tests := []struct {
@@ -24,7 +25,10 @@ func RunEngineFleet(t *testing.T, newFleet func(t *testing.T, n int) []outbox.En
 		{"ClosedInstanceJobsRunElsewhere", testFleetClosedInstance},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { tc.f(t, newFleet) })
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.f(t, newFleet)
+		})
 	}
 }
 
