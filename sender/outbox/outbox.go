@@ -173,11 +173,9 @@ func (o *Outbox) Schedule(ctx context.Context, key string, m sender.SubscribeMes
 	if err := o.client.ValidateSubscribe(m); err != nil {
 		return Job{}, false, err
 	}
-	if have, err := o.engine.Get(ctx, key); err == nil {
-		return have, false, nil
-	} else if !errors.Is(err, ErrNotFound) {
-		return Job{}, false, fmt.Errorf("wxsub/outbox: looking up %q: %w", key, err)
-	}
+	// No look-up first: the reservation is exactly once per key, so for
+	// a key that names a job already it returns that job's receipt and
+	// takes nothing, and Add then returns the job.
 	j.Due = j.At
 	if j.Deadline.IsZero() {
 		j.Deadline = j.At.Add(o.deadline)
@@ -185,6 +183,11 @@ func (o *Outbox) Schedule(ctx context.Context, key string, m sender.SubscribeMes
 	opTTL := max(j.Deadline.Sub(now), 0) + reservationKeep
 	r, settled, err := o.client.Reserve(ctx, reservationKey(key), opTTL, m)
 	if err != nil {
+		// The key may name a job for another user or template, whose
+		// reservation is not this one: that job is the answer.
+		if have, gerr := o.engine.Get(ctx, key); gerr == nil {
+			return have, false, nil
+		}
 		return Job{}, false, err
 	}
 	j.Receipt, j.Updated = r, now
@@ -206,6 +209,11 @@ func (o *Outbox) Schedule(ctx context.Context, key string, m sender.SubscribeMes
 			o.settle(ctx, &j, store.Refunded)
 		}
 		return Job{}, false, fmt.Errorf("wxsub/outbox: scheduling %q: %w", key, err)
+	}
+	if !created && have.Receipt != j.Receipt {
+		// The key named a job of another user (reservations are per
+		// user), so this call reserved a grant of its own: give it back.
+		o.settle(ctx, &j, store.Refunded)
 	}
 	return have, created, nil
 }

@@ -481,3 +481,24 @@ func sameCounts(got, want map[outbox.Outcome]int64) bool {
 	}
 	return true
 }
+
+func TestScheduleKeyOfAnotherUserReservesNothing(t *testing.T) {
+	f := newFixture(t)
+	f.grant("u1", 1)
+	f.grant("u2", 1)
+	f.schedule("shared-key", "u1", outbox.At(time.Now().Add(time.Hour)))
+	j, created, err := f.box.Schedule(ctx(t), "shared-key", msg("u2"))
+	if err != nil || created || j.Message.ToUser != "u1" {
+		t.Fatalf("Schedule of u1's key for u2 = %+v, %v, %v; want u1's job", j, created, err)
+	}
+	f.wantRemaining("u1", 0)
+	f.wantRemaining("u2", 1)
+	other := msg("u1")
+	other.TemplateID = "T-other"
+	if j, created, err := f.box.Schedule(ctx(t), "shared-key", other); err != nil || created || j.Message.TemplateID != "T-remind" {
+		t.Fatalf("Schedule of the key with another template = %+v, %v, %v", j, created, err)
+	}
+	if _, _, err := f.box.Schedule(ctx(t), "shared-key", msg("nobody")); err != nil {
+		t.Fatalf("Schedule of the key by a user without a grant: %v, want the existing job", err)
+	}
+}
