@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/goccy/go-json"
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/wxsub/wxsub/codec"
 	"github.com/wxsub/wxsub/example/internal/app"
@@ -45,7 +46,9 @@ func Run(t *testing.T, serve Serve, env map[string]string) {
 
 func run(t *testing.T, serve Serve, extra map[string]string, encrypted bool) {
 	ctx := context.Background()
-	wechat := sendertest.NewServer()
+	// An appid of its own: with Redis, the scheduled-send queues are the
+	// app's, and other test processes share the server.
+	wechat := sendertest.NewServer(sendertest.WithApp("wx"+strings.ReplaceAll(t.Name(), "/", "_")+time.Now().Format("150405.000000000"), sendertest.DefaultSecret))
 	t.Cleanup(wechat.Close)
 	env := map[string]string{
 		"WECHAT_APPID": wechat.AppID, "WECHAT_SECRET": wechat.Secret, "WECHAT_TOKEN": token,
@@ -63,6 +66,12 @@ func run(t *testing.T, serve Serve, extra map[string]string, encrypted bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Unique per run, so a shared Redis holds no state from other runs.
+	user := "o_contract_" + strings.ReplaceAll(t.Name(), "/", "_") + "_" + time.Now().Format("150405.000000000")
+	if cfg.RedisURL != "" {
+		// Cleanups run last first: this one runs after the app's Close.
+		t.Cleanup(func() { forget(t, cfg.RedisURL, wechat.AppID, user) })
+	}
 	a, err := app.New(ctx, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -74,8 +83,6 @@ func run(t *testing.T, serve Serve, extra map[string]string, encrypted bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Unique per run, so a shared Redis holds no state from other runs.
-	user := "o_contract_" + strings.ReplaceAll(t.Name(), "/", "_") + "_" + time.Now().Format("150405.000000000")
 	push := func(m *codec.Message) pushtest.Response {
 		t.Helper()
 		resp, err := wx.Post(ctx, c.http, base+"/wechat/callback", m)
@@ -213,6 +220,30 @@ func schedule(t *testing.T, c *client, push func(*codec.Message) pushtest.Respon
 	c.expect("GET", "/grants?openid="+user+"&template_id=T5", nil, 200, `{"long_term":false,"remaining":1}`)
 	c.expect("GET", "/schedule/"+key("nope"), nil, 404, `{"error":`)
 	c.expect("DELETE", "/schedule/"+key("nope"), nil, 404, `{"error":`)
+}
+
+// forget deletes what a run left in the shared Redis: every key naming
+// its appid (the token, the scheduled-send queues and records, the fleet
+// limit) or its user (grants and operation records), and its queues from
+// asynq's list of queues.
+func forget(t *testing.T, url, appID, user string) {
+	opts, err := goredis.ParseURL(url)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	c := goredis.NewClient(opts)
+	defer c.Close()
+	ctx := context.Background()
+	for _, id := range []string{appID, user} {
+		iter := c.Scan(ctx, 0, "*"+id+"*", 500).Iterator()
+		for iter.Next(ctx) {
+			c.Unlink(ctx, iter.Val())
+		}
+	}
+	for _, q := range []string{"tx", "campaign"} {
+		c.SRem(ctx, "asynq:queues", "wxsub:"+appID+":"+q)
+	}
 }
 
 type client struct {
