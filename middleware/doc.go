@@ -11,7 +11,11 @@
 //     nonce and the envelope's Encrypt field (the query signature alone
 //     does not cover the body, so it is never enough); its body is then
 //     decrypted, its appid checked, and its ToUserName compared with the
-//     envelope's. A plaintext POST must carry the query signature. Note that
+//     envelope's. When such a POST also carries the query signature, as
+//     WeChat's do, that signature and the timestamp are checked first, so
+//     that a forged push is refused before its body is read; without it,
+//     the body is read for Encrypt alone, in one pass and constant memory
+//     (codec.DecodeEnvelope), before msg_signature is checked. A plaintext POST must carry the query signature. Note that
 //     this signature does not cover the body: in plaintext mode anyone who
 //     sees one signed URL can post another body under it until the replay
 //     window closes. Use safe mode where that matters.

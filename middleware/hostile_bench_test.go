@@ -2,10 +2,13 @@ package middleware
 
 import (
 	"context"
+	"net/url"
 	"runtime"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/wxsub/wxsub/codec"
 )
 
 // hostileSize is the size of the hostile bodies below: the default
@@ -105,4 +108,60 @@ func bytesPerServe(e *Endpoint, req Request, n int) uint64 {
 	}
 	runtime.ReadMemStats(&after)
 	return (after.TotalAlloc - before.TotalAlloc) / uint64(n)
+}
+
+// TestUnsignedSafePushCostsNoMoreThanJunk is the regression test of issue
+// 11 item 1: a safe-mode route decoded an unsigned envelope in full,
+// gathering every item, before it checked msg_signature, so that 1 MiB of
+// items cost 12–25 MiB of allocation against 224 bytes for junk. Whatever
+// the query carries, a stranger's stuffed envelope must cost what junk
+// costs, within 2×.
+func TestUnsignedSafePushCostsNoMoreThanJunk(t *testing.T) {
+	e := newEndpoint(t, Config{EncodingAESKey: aesKey, AppID: appID, Mode: ModeSafe})
+	bodies := hostileBodies()
+	for qname, q := range unsignedSafeQueries() {
+		junk := bytesPerServe(e, Request{Method: "POST", RawQuery: q, Body: bodies["junk"]}, 20)
+		for _, bname := range []string{"json_list", "xml_list"} {
+			req := Request{Method: "POST", RawQuery: q, Body: bodies[bname]}
+			if r := e.Serve(context.Background(), req); r.Status < 400 {
+				t.Fatalf("%s %s: answered %d", qname, bname, r.Status)
+			}
+			got := bytesPerServe(e, req, 20)
+			t.Logf("%s %s: %d bytes allocated per request, junk %d", qname, bname, got, junk)
+			if got > max(2*junk, 4096) {
+				t.Errorf("%s %s: %d bytes allocated per request, junk %d: want at most 2×", qname, bname, got, junk)
+			}
+		}
+	}
+}
+
+// TestSafeQuerySignatureCheckedFirst: a safe-mode push whose query carries
+// a signature is refused on it before its body is read; one that carries
+// msg_signature alone is still served, since msg_signature is the check
+// WeChat documents for safe mode.
+func TestSafeQuerySignatureCheckedFirst(t *testing.T) {
+	e := newEndpoint(t, Config{EncodingAESKey: aesKey, AppID: appID, Mode: ModeSafe})
+	good := seal(t, textXML("1", "hello"), now)
+	q, err := url.ParseQuery(good.query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkResponse(t, "both signatures", e.Serve(context.Background(), post(good.query, good.body)), 200, "success")
+
+	q.Set("signature", strings.Repeat("0", 40))
+	checkResponse(t, "forged signature, good msg_signature", e.Serve(context.Background(), post(q.Encode(), good.body)), 403, ReasonBadSignature)
+	// A forged signature is refused whatever the body: junk, or nothing.
+	checkResponse(t, "forged signature, junk body", e.Serve(context.Background(), post(q.Encode(), "junk")), 403, ReasonBadSignature)
+
+	// The V3 vector: WeChat's own safe-mode push carries both, and its
+	// signature holds.
+	if !codec.VerifySignature(token, v3Timestamp, v3Nonce, v3Signature) {
+		t.Errorf("the V3 query signature does not verify")
+	}
+
+	q.Del("signature")
+	again := seal(t, textXML("2", "hello"), now)
+	q2, _ := url.ParseQuery(again.query)
+	q2.Del("signature")
+	checkResponse(t, "msg_signature alone", e.Serve(context.Background(), post(q2.Encode(), again.body)), 200, "success")
 }
