@@ -226,10 +226,22 @@ func TestHostileBodiesRSS(t *testing.T) {
 		r.cpu = c.stop(t)
 		t.Logf("%-9s %-22s peak RSS %4d MiB (idle %d MiB), CPU %v, answers %v",
 			kind, queryName(query == withSig), r.rss>>20, idle>>20, r.cpu.Round(10*time.Millisecond), statuses)
-		for answer := range statuses {
+		// A connection the loaded server timed out (its ReadTimeout) is
+		// no answer, and allowed; every answer must refuse the push, and
+		// nearly every request must have been answered, or the scenario
+		// did not carry its load.
+		answered := 0
+		for answer, n := range statuses {
+			if strings.HasPrefix(answer, "0 ") {
+				continue
+			}
+			answered += n
 			if !strings.HasPrefix(answer, "4") {
 				t.Errorf("%s: answered %q, want a 4xx", kind, answer)
 			}
+		}
+		if answered < clients*perClient*9/10 {
+			t.Errorf("%s: %d of %d requests answered", kind, answered, clients*perClient)
 		}
 		return r
 	}
