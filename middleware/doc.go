@@ -20,9 +20,10 @@
 //     sees one signed URL can post another body under it until the replay
 //     window closes. Use safe mode where that matters.
 //  2. Replay window. The timestamp must be within ReplayWindow of the clock
-//     (5 minutes by default). The dedupe record of a push outlives the
-//     window (see Config.DedupeTTL), so a captured push cannot be replayed;
-//     with NoReplayCheck it can, once its record expires.
+//     (5 minutes by default, at most MaxReplayWindow, a day). The dedupe
+//     record of a push outlives the window (see Config.DedupeTTL), so a
+//     captured push cannot be replayed; with NoReplayCheck it can, once
+//     its record expires.
 //  3. Decoding, from XML or JSON, detected from the body.
 //  4. Deduplication. The push is claimed in the DedupeStore under
 //     DefaultDedupeKey (or Config.DedupeKey): a message's MsgID, or an
