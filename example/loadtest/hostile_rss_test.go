@@ -184,7 +184,7 @@ func hostileBody(t *testing.T, kind string) []byte {
 // signature check needs.
 func TestHostileBodiesRSS(t *testing.T) {
 	f := gate(t)
-	clients, perClient := 50, 2
+	clients, perClient := 25, 2
 	if f.name == "full" {
 		clients, perClient = 200, 3
 	}
