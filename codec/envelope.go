@@ -3,6 +3,8 @@ package codec
 import (
 	"bytes"
 	"fmt"
+	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -20,8 +22,8 @@ type Envelope struct {
 // It reads what checking msg_signature needs and no more, because the
 // envelope is read before anything proves that the body comes from WeChat:
 // the root's ToUserName and Encrypt, found in one pass over the body in
-// constant memory (strings with entities or escapes excepted, which are
-// decoded into a copy of their own size). Every other member is skipped
+// constant memory; a last ToUserName or Encrypt with entities or escapes
+// is decoded into a copy of its own size. Every other member is skipped
 // unread: the plaintext fields of a compatible-mode body, and any
 // subscription items, are neither decoded nor gathered. The skipped parts
 // must still be well-formed XML, or JSON nested at most 64 deep, so every
@@ -56,11 +58,19 @@ func DecodeEnvelope(body []byte, env *Envelope) error {
 // root of s, as decodeXML reads them, and skips every other element.
 func decodeXMLEnvelope(s string, env *Envelope) error {
 	d := newXMLScanner(s)
-	empty, err := d.openRoot()
+	rootEmpty, err := d.openRoot()
 	if err != nil {
 		return err
 	}
-	for !empty {
+	// Where the last ToUserName and Encrypt start (0: none), and whether
+	// they are self-closing. They are read once the whole body has been
+	// checked, so that only the last of repeated elements is decoded (a
+	// text with entities is decoded into a copy).
+	var (
+		at    [len(envelopeKeys)]int
+		empty [len(envelopeKeys)]bool
+	)
+	for !rootEmpty {
 		name, emptyChild, done, err := d.child("xml")
 		if err != nil {
 			return err
@@ -69,24 +79,41 @@ func decodeXMLEnvelope(s string, env *Envelope) error {
 			break
 		}
 		switch name {
-		case "ToUserName":
-			env.ToUserName, err = d.value(name, emptyChild)
-		case "Encrypt":
-			env.Encrypt, err = d.value(name, emptyChild)
-		default:
-			if !emptyChild {
-				err = d.skip(name)
+		case envelopeKeys[0]:
+			at[0], empty[0] = d.pos, emptyChild
+		case envelopeKeys[1]:
+			at[1], empty[1] = d.pos, emptyChild
+		}
+		if !emptyChild {
+			if err := d.skip(name); err != nil {
+				return err
 			}
 		}
+	}
+	if err := d.finish(); err != nil {
+		return err
+	}
+	for k, pos := range at {
+		if pos == 0 {
+			continue
+		}
+		field := d
+		field.pos = pos
+		v, err := field.value(envelopeKeys[k], empty[k])
 		if err != nil {
 			return err
 		}
+		if k == 0 {
+			env.ToUserName = v
+		} else {
+			env.Encrypt = v
+		}
 	}
-	return d.finish()
+	return nil
 }
 
-// envelopeKeys are the JSON members an envelope reads.
-var envelopeKeys = []string{"ToUserName", "Encrypt"}
+// envelopeKeys are the members an envelope reads.
+var envelopeKeys = [...]string{"ToUserName", "Encrypt"}
 
 // decodeJSONEnvelope reads ToUserName and Encrypt from the top-level
 // object s, keys matched as goccy/go-json matches struct fields (exactly,
@@ -98,6 +125,12 @@ func decodeJSONEnvelope(s []byte, env *Envelope) error {
 		return malformed("json", i, "body is not a JSON object")
 	}
 	i = skipJSONSpace(s, i+1)
+	// The values of the last ToUserName and Encrypt members (nil: none).
+	// Each matching value is checked as it comes; only the last ones are
+	// decoded, once the whole body has been checked, so that repeated
+	// members with escapes cost no more than one copy.
+	var values [len(envelopeKeys)][]byte
+	var offsets [len(envelopeKeys)]int
 	for {
 		if i == len(s) {
 			return malformed("json", i, "unterminated object")
@@ -123,16 +156,11 @@ func decodeJSONEnvelope(s []byte, env *Envelope) error {
 		if err != nil {
 			return err
 		}
-		if k := matchKey(key, envelopeKeys); k >= 0 {
-			v, err := envelopeString(s[start:end], start)
-			if err != nil {
+		if k := envelopeKey(key); k >= 0 {
+			if err := checkEnvelopeString(s[start:end], start); err != nil {
 				return err
 			}
-			if k == 0 {
-				env.ToUserName = v
-			} else {
-				env.Encrypt = v
-			}
+			values[k], offsets[k] = s[start:end], start
 		}
 		i = skipJSONSpace(s, end)
 		switch {
@@ -148,29 +176,100 @@ func decodeJSONEnvelope(s []byte, env *Envelope) error {
 	if i = skipJSONSpace(s, i); i != len(s) {
 		return malformed("json", i, "content after the top-level object")
 	}
+	for k, v := range values {
+		if v == nil || string(v) == "null" {
+			continue
+		}
+		raw := v[1 : len(v)-1]
+		str := unsafeString(raw) // a plain string is not copied
+		if bytes.IndexByte(raw, '\\') >= 0 || !utf8.Valid(raw) {
+			var err error
+			if str, err = jsonString(raw); err != nil {
+				return malformed("json", offsets[k], "bad string: "+err.Error())
+			}
+		}
+		if k == 0 {
+			env.ToUserName = str
+		} else {
+			env.Encrypt = str
+		}
+	}
 	return nil
 }
 
-// envelopeString decodes v, the value of an envelope member at offset
-// off: a string, or null for "". A plain string is returned without
-// copying.
-func envelopeString(v []byte, off int) (string, error) {
+// checkEnvelopeString checks v, the value of an envelope member at offset
+// off: a string without control characters, or null.
+func checkEnvelopeString(v []byte, off int) error {
 	if string(v) == "null" {
-		return "", nil
+		return nil
 	}
 	if v[0] != '"' {
-		return "", malformed("json", off, fmt.Sprintf("%.10q is not a string", v))
+		return malformed("json", off, fmt.Sprintf("%.10q is not a string", v))
 	}
-	raw := v[1 : len(v)-1]
-	for _, c := range raw {
+	for _, c := range v[1 : len(v)-1] {
 		if c < 0x20 {
-			return "", malformed("json", off, "control character in a string")
+			return malformed("json", off, "control character in a string")
 		}
 	}
-	if bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
-		return unsafeString(raw), nil
+	return nil
+}
+
+// envelopeKey returns the index in envelopeKeys of the name the raw key
+// (between its quotes) matches, as matchKey does, or -1. Unlike matchKey
+// it never allocates: a key with escapes is decoded into a small array, and
+// one too long to decode to either name does not match.
+func envelopeKey(raw []byte) int {
+	if bytes.IndexByte(raw, '\\') < 0 && isASCII(raw) {
+		return matchKey(raw, envelopeKeys[:])
 	}
-	return jsonString(raw)
+	// A rune of a name (or one that folds to it, such as the Kelvin sign
+	// for k) takes at most 6 bytes of JSON (\uXXXX) and 3 of UTF-8.
+	var buf [6 * 10]byte
+	if len(raw) > len(buf) {
+		return -1
+	}
+	key := buf[:0]
+	for i := 0; i < len(raw); {
+		c := raw[i]
+		if c != '\\' {
+			key = append(key, c)
+			i++
+			continue
+		}
+		if i+1 == len(raw) {
+			return -1
+		}
+		switch e := raw[i+1]; e {
+		case '"', '\\', '/':
+			key = append(key, e)
+			i += 2
+		case 'b', 'f', 'n', 'r', 't':
+			key = append(key, ' ') // a control character matches no name
+			i += 2
+		case 'u':
+			if i+6 > len(raw) {
+				return -1
+			}
+			r, ok := hex4(raw[i+2 : i+6])
+			if !ok || utf16.IsSurrogate(r) {
+				return -1 // a surrogate is no rune of a name
+			}
+			key = utf8.AppendRune(key, r)
+			i += 6
+		default:
+			return -1
+		}
+	}
+	fold := -1
+	for k, name := range envelopeKeys {
+		if string(key) == name {
+			return k
+		}
+		if fold < 0 && strings.EqualFold(string(key), name) {
+			fold = k
+		}
+	}
+	return fold
 }
 
 // skipEnvelopeValue returns the offset just past the JSON value at s[i],
@@ -243,3 +342,22 @@ var literalByte = func() (t [256]bool) {
 	}
 	return t
 }()
+
+// hex4 parses the four hex digits of a \u escape.
+func hex4(b []byte) (rune, bool) {
+	var r rune
+	for _, c := range b {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}

@@ -148,6 +148,12 @@ func stuffedEnvelopes() map[string][]byte {
 		"json_popup": stuff(`{"ToUserName":"gh","SubscribeMsgPopupEvent":[`, `{"TemplateId":"T"},`, `{}]}`),
 		"xml_list":   stuff(`<xml><ToUserName>gh</ToUserName>`, `<List><TemplateId>T</TemplateId></List>`, `</xml>`),
 		"xml_popup":  stuff(`<xml><ToUserName>gh</ToUserName><SubscribeMsgPopupEvent>`, `<List><TemplateId>T</TemplateId></List>`, `</SubscribeMsgPopupEvent></xml>`),
+		// Keys with escapes are matched without decoding them into
+		// strings; entities in repeated fields are decoded once, for the
+		// last one (here the first ToUserName, which is plain).
+		"json_escaped_keys": stuff(`{"ToUserName":"gh"`, `,"\u0041":0`, `}`),
+		"json_escaped_near": stuff(`{"ToUserName":"gh"`, `,"\u0045ncrypX":"\/"`, `}`),
+		"xml_entity_fields": stuff(`<xml><ToUserName>gh</ToUserName>`, `<Title>&amp;</Title>`, `</xml>`),
 	}
 }
 
@@ -189,6 +195,12 @@ func TestDecodeEnvelopeSkipsWhatItDoesNotRead(t *testing.T) {
 		{"JSON null Encrypt", `{"Encrypt":null}`, Envelope{}, nil},
 		{"JSON trailing comma", `{"Encrypt":"e",}`, Envelope{Encrypt: "e"}, nil},
 		{"JSON Encrypt not a string", `{"Encrypt":5}`, Envelope{}, ErrMalformed},
+		{"JSON an earlier Encrypt not a string", `{"Encrypt":5,"Encrypt":"e"}`, Envelope{}, ErrMalformed},
+		{"JSON escaped key", `{"\u0045ncrypt":"e","To\u0055serName":"gh"}`, Envelope{"gh", "e"}, nil},
+		{"JSON key folding to ASCII", "{\"ToU\u017ferName\":\"gh\"}", Envelope{ToUserName: "gh"}, nil},
+		{"JSON escaped key folding", `{"ToU\u017FerName":"gh"}`, Envelope{ToUserName: "gh"}, nil},
+		{"JSON last of repeated escaped values", `{"Encrypt":"a\/b","Encrypt":"c\/d"}`, Envelope{Encrypt: "c/d"}, nil},
+		{"XML last of repeated fields", `<xml><Encrypt>a&amp;b</Encrypt><Encrypt><![CDATA[c]]></Encrypt></xml>`, Envelope{Encrypt: "c"}, nil},
 		{"JSON control character", "{\"Encrypt\":\"a\tb\"}", Envelope{}, ErrMalformed},
 		{"JSON missing value", `{"List":,"Encrypt":"e"}`, Envelope{}, ErrMalformed},
 		{"JSON missing comma", `{"List":[] "Encrypt":"e"}`, Envelope{}, ErrMalformed},
