@@ -141,7 +141,10 @@ func (c *Cipher) open(ciphertext string) (prefix [prefixLen]byte, msg []byte, er
 	}
 	end := headerLen + int(size)
 	if string(plain[end:]) != c.appID {
-		return prefix, nil, fmt.Errorf("%w: plaintext ends in %q", ErrAppIDMismatch, plain[end:])
+		// The error names the mismatch without quoting the tail: with a
+		// short length field it is message text, which a caller may log.
+		return prefix, nil, fmt.Errorf("%w: the %d bytes after the message are not this Cipher's appid",
+			ErrAppIDMismatch, len(plain)-end)
 	}
 	copy(prefix[:], plain)
 	return prefix, plain[headerLen:end:end], nil

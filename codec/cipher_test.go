@@ -276,3 +276,27 @@ func TestDecryptAllocations(t *testing.T) {
 		t.Errorf("Decrypt allocates %v times, want 1 (the plaintext buffer)", allocs)
 	}
 }
+
+// TestAppIDMismatchKeepsPlaintextOut is the regression test of issue 11
+// item 6: the mismatch error quoted the bytes after the message, which
+// hold message text when the length field is short, and a caller may log
+// the error.
+func TestAppIDMismatchKeepsPlaintextOut(t *testing.T) {
+	c, err := NewCipher(keyV3, appV3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The appid position of this plaintext holds what a user wrote.
+	const secret = "my card number is 6222020000000000"
+	leaky, err := NewCipher(keyV3, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Decrypt(leaky.EncryptWithPrefix(prefixOf("0123456789abcdef"), []byte(`{}`)))
+	if !errors.Is(err, ErrAppIDMismatch) {
+		t.Fatalf("err = %v, want ErrAppIDMismatch", err)
+	}
+	if strings.Contains(err.Error(), "6222") || strings.Contains(err.Error(), "card") {
+		t.Errorf("the error quotes decrypted bytes: %v", err)
+	}
+}

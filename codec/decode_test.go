@@ -42,6 +42,8 @@ var decodeCases = map[string]Message{
 	// XML: the documented shapes and the tolerated ones.
 	"popup.xml": event(ghSub, userX, 1610969440, EventSubscribePopup,
 		popupItem(tplA, StatusAccept, 2), popupItem(tplB, StatusReject, 2)),
+	"popup_indented_cdata.xml": event(ghSub, userX, 1610969440, EventSubscribePopup,
+		popupItem(tplA, StatusAccept, 2)),
 	"popup_toplevel_list.xml": event(ghSub, userX, 1610969440, EventSubscribePopup,
 		popupItem(tplA, StatusAcceptWithAudio, 0)),
 	"popup_prolog.xml": event(ghSub, userX, 1610969440, EventSubscribePopup,
@@ -218,6 +220,47 @@ func TestDecodeAllocations(t *testing.T) {
 		})
 		if allocs > tt.max {
 			t.Errorf("Decode(%s) allocates %v times, want at most %v", tt.file, allocs, tt.max)
+		}
+	}
+}
+
+// TestSpaceNextToCDATA is the regression test of issue 11 item 10: a push
+// pretty-printed with each CDATA section on a line of its own decoded to
+// ToUserName "\n    gh_…\n  ", so the route saw an unknown event. White
+// space alone next to a section is indentation; inside a section, or in
+// text with anything else, it is kept.
+func TestSpaceNextToCDATA(t *testing.T) {
+	tests := []struct {
+		name, body, want string
+	}{
+		{"indented", "<xml><ToUserName>\n    <![CDATA[gh_1]]>\n  </ToUserName></xml>", "gh_1"},
+		{"indented with CRLF and tabs", "<xml><ToUserName>\r\n\t<![CDATA[gh_1]]>\r\n</ToUserName></xml>", "gh_1"},
+		{"between two sections", "<xml><ToUserName><![CDATA[gh_]]>\n <![CDATA[1]]></ToUserName></xml>", "gh_1"},
+		{"around a comment", "<xml><ToUserName>\n<![CDATA[gh_1]]><!-- c -->\n</ToUserName></xml>", "gh_1"},
+		{"space inside the section", "<xml><ToUserName><![CDATA[ gh_1\n ]]></ToUserName></xml>", " gh_1\n "},
+		{"text next to a section", "<xml><ToUserName> a <![CDATA[b]]> c </ToUserName></xml>", " a b c "},
+		{"space alone, no section", "<xml><ToUserName>  </ToUserName></xml>", "  "},
+		{"space after a nested element", "<xml><ToUserName><![CDATA[a]]><n/> </ToUserName></xml>", "a "},
+	}
+	for _, tt := range tests {
+		var m Message
+		if err := Decode([]byte(tt.body), &m); err != nil {
+			t.Errorf("%s: %v", tt.name, err)
+			continue
+		}
+		if m.ToUserName != tt.want {
+			t.Errorf("%s: ToUserName = %q, want %q", tt.name, m.ToUserName, tt.want)
+		}
+		var env Envelope
+		if err := DecodeEnvelope([]byte(tt.body), &env); err != nil || env.ToUserName != tt.want {
+			t.Errorf("%s: envelope ToUserName = %q (%v), want %q", tt.name, env.ToUserName, err, tt.want)
+		}
+		if strings.Contains(tt.body, "<n/>") {
+			continue // Fields gives the inner XML of an element with children
+		}
+		fields, err := Fields(&m)
+		if err != nil || fields["ToUserName"] != tt.want {
+			t.Errorf("%s: Fields ToUserName = %q (%v), want %q", tt.name, fields["ToUserName"], err, tt.want)
 		}
 	}
 }

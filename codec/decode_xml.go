@@ -13,7 +13,9 @@ const itemsOnStack = 4
 // field, such as <List/>, carries nothing and is left out). Unknown elements,
 // nested or not, are skipped; comments and processing instructions are
 // allowed; entities and character references are decoded where they occur;
-// white space around numbers is ignored. m's strings share memory with
+// white space around numbers is ignored, and so is white space alone next
+// to a CDATA section (the indentation of a pretty-printed push: white
+// space inside a section is kept). m's strings share memory with
 // m.Raw, a single copy of body; m.Items may use memory the caller provided
 // (see Decode). Malformed input returns an error wrapping ErrMalformed,
 // and m is left zero.

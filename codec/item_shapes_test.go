@@ -6,8 +6,10 @@ import (
 )
 
 // TestDecodeItemShapes decodes every place and spelling of subscription
-// items seen in real traffic (protocol.md §5), with string and number
-// variants of CreateTime, PopupScene, ErrorCode and MsgID.
+// items seen in real traffic and in the samples of
+// https://developers.weixin.qq.com/miniprogram/dev/framework/open-ability/subscribe-message.html,
+// with string and number variants of CreateTime, PopupScene, ErrorCode and
+// MsgID.
 func TestDecodeItemShapes(t *testing.T) {
 	it := func(tmpl, st string) SubscribeItem { return SubscribeItem{TemplateID: tmpl, Status: st} }
 	sent := func(tmpl, id string, code int64) SubscribeItem {

@@ -16,9 +16,9 @@ var itemKeys = [...]string{"SubscribeMsgPopupEvent", "SubscribeMsgChangeEvent", 
 // push m (whose other fields are set). A top-level List holds items in the
 // subscription events, and is read strictly there and in a push that names
 // no other kind. Another kind of push may use List for something else
-// (protocol.md §5: any other MsgType or Event reaches the fallback hook,
-// never an error): there a List that is not items adds none, and stays in
-// Raw for Fields.
+// (a push of a kind this package does not know must reach the handlers'
+// fallback hook with its raw fields, never fail to decode): there a List
+// that is not items adds none, and stays in Raw for Fields.
 func appendItemsOf(m *Message, items []SubscribeItem, v []byte, key int) ([]SubscribeItem, error) {
 	eventKey := key < len(itemKeys)-1
 	more, err := appendJSONItems(items, v, eventKey)

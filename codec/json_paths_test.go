@@ -48,10 +48,11 @@ func TestJSONPopupNonObjectPastThirdItem(t *testing.T) {
 	}
 }
 
-// protocol.md §5: "Any other MsgType/Event must reach a fallback hook with
-// the raw fields, never an error." A push of a kind this package does not
-// know may carry a top-level List of something other than subscription
-// items: it decodes with no items, and List stays readable through Fields.
+// A push of any other MsgType or Event must reach the handlers' fallback
+// hook with its raw fields, never an error. A push of a kind this package
+// does not know may carry a top-level List of something other than
+// subscription items: it decodes with no items, and List stays readable
+// through Fields.
 // The subscription events, and a push naming no kind, still read List
 // strictly. Found by review (such a push was refused as malformed).
 func TestJSONOtherKindWithForeignList(t *testing.T) {

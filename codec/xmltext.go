@@ -8,17 +8,37 @@ import "strings"
 // reads a string field) and whether the element had child elements, which
 // are skipped, as are comments and processing instructions.
 //
-// The common shapes, one CDATA section or plain text without entities or
-// carriage returns, return a substring of the input without copying.
+// White space alone next to a CDATA section (between it and the tags, or
+// between two sections) is not part of the text: it is the indentation of
+// a pretty-printed push, as in
+//
+//	<ToUserName>
+//	    <![CDATA[gh_123456789abc]]>
+//	</ToUserName>
+//
+// which reads "gh_123456789abc". White space inside a section, and text
+// with anything but white space, is kept.
+//
+// The common shapes, one CDATA section (indented or not) or plain text
+// without entities or carriage returns, return a substring of the input
+// without copying.
 func (d *xmlScanner) text(name string) (string, bool, error) {
 	s, start := d.s, d.pos
 	var t string
 	end := -1 // offset of the end tag
-	if rest := s[start:]; len(rest) > 9 && rest[1] == '!' && rest[:9] == "<![CDATA[" {
-		if i := indexCDATAEnd(rest[9:]); i >= 0 {
-			t = rest[9 : 9+i]
+	rest := s[start:]
+	lead := 0
+	for lead < len(rest) && isXMLSpace(rest[lead]) {
+		lead++
+	}
+	if c := rest[lead:]; len(c) > 9 && c[1] == '!' && c[:9] == "<![CDATA[" {
+		if i := indexCDATAEnd(c[9:]); i >= 0 {
+			t = c[9 : 9+i]
 			if d.noCR || strings.IndexByte(t, '\r') < 0 {
-				end = start + 9 + i + 3
+				end = start + lead + 9 + i + 3
+				for end < len(s) && isXMLSpace(s[end]) {
+					end++
+				}
 			}
 		}
 	} else if i := strings.IndexByte(rest, '<'); i >= 0 {
@@ -76,6 +96,9 @@ func (d *xmlScanner) slowText(name string, keep bool) (string, bool, error) {
 		stack  [maxXMLDepth]string
 		depth  int
 		nested bool
+		// afterCDATA: the last thing read at depth 0, comments and
+		// processing instructions aside, was a CDATA section.
+		afterCDATA bool
 	)
 	for {
 		i := strings.IndexByte(d.s[d.pos:], '<')
@@ -84,9 +107,15 @@ func (d *xmlScanner) slowText(name string, keep bool) (string, bool, error) {
 			return "", false, d.errorf("unterminated element " + tag("<", name))
 		}
 		if keep && depth == 0 && i > 0 {
-			var err error
-			if buf, err = appendText(buf, d.s[d.pos:d.pos+i]); err != nil {
-				return "", false, d.errorf(err.Error())
+			run := d.s[d.pos : d.pos+i]
+			// White space alone next to a CDATA section is dropped
+			// (see text).
+			if !(isSpaceOnly(run) && (afterCDATA || strings.HasPrefix(d.s[d.pos+i:], "<![CDATA["))) {
+				var err error
+				if buf, err = appendText(buf, run); err != nil {
+					return "", false, d.errorf(err.Error())
+				}
+				afterCDATA = false
 			}
 		} else if !d.noAmp && i > 0 {
 			// Text that is not kept must still be well-formed.
@@ -101,6 +130,7 @@ func (d *xmlScanner) slowText(name string, keep bool) (string, bool, error) {
 		}
 		switch kind {
 		case markEnd:
+			afterCDATA = false
 			end, err := d.endTagName()
 			if err != nil {
 				return "", false, err
@@ -116,6 +146,7 @@ func (d *xmlScanner) slowText(name string, keep bool) (string, bool, error) {
 				return "", false, d.errorf("end tag " + tag("</", end) + " closes " + tag("<", stack[depth]))
 			}
 		case markStart:
+			afterCDATA = false
 			child, empty, err := d.startTag()
 			if err != nil {
 				return "", false, err
@@ -136,10 +167,21 @@ func (d *xmlScanner) slowText(name string, keep bool) (string, bool, error) {
 			var t string
 			if t, err = d.cdata(); err == nil && keep && depth == 0 {
 				buf = appendNormalized(buf, t)
+				afterCDATA = true
 			}
 		}
 		if err != nil {
 			return "", false, err
 		}
 	}
+}
+
+// isSpaceOnly reports whether t is XML white space only.
+func isSpaceOnly(t string) bool {
+	for i := 0; i < len(t); i++ {
+		if !isXMLSpace(t[i]) {
+			return false
+		}
+	}
+	return true
 }

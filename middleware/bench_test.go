@@ -20,8 +20,9 @@ import (
 	"github.com/wxsub/wxsub/handlers"
 )
 
-// seedPopup is the two-item popup push of WeChat's documentation (the
-// seed's XML example), with its indentation.
+// seedPopup is the two-item popup push of WeChat's documented XML sample
+// (https://developers.weixin.qq.com/miniprogram/dev/framework/open-ability/subscribe-message.html),
+// with its indentation.
 const seedPopup = `<xml>
     <ToUserName><![CDATA[gh_123456789abc]]></ToUserName>
     <FromUserName><![CDATA[otFpruAK8D-E6EfStSYonYSBZ8_4]]></FromUserName>

@@ -62,6 +62,12 @@ const (
 	// MaxHookTimeout is WeChat's reply deadline: a route that answers
 	// later is retried, so HookTimeout must stay below it.
 	MaxHookTimeout = 5 * time.Second
+
+	// MaxReplayWindow is the longest ReplayWindow New accepts. The window
+	// only has to cover WeChat's retries and the skew between its clock
+	// and this one; a longer one asks the dedupe store to remember every
+	// push for twice as long (see Config.DedupeTTL).
+	MaxReplayWindow = 24 * time.Hour
 )
 
 // ErrConfig is wrapped by every error New returns for a bad Config.
@@ -124,7 +130,8 @@ type Config struct {
 	DedupeKey func(msg *codec.Message) string
 
 	// ReplayWindow is how far a push's timestamp may be from Now (either
-	// way). 0 means DefaultReplayWindow; NoReplayCheck turns it off, and
+	// way), at most MaxReplayWindow. 0 means DefaultReplayWindow;
+	// NoReplayCheck turns it off, and
 	// then a captured push can be replayed once its dedupe record expires
 	// (see DedupeTTL).
 	ReplayWindow time.Duration

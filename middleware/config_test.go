@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -68,5 +69,40 @@ func TestNewDefaults(t *testing.T) {
 		if got := m.String(); got != want {
 			t.Errorf("Mode(%d).String() = %q, want %q", m, got, want)
 		}
+	}
+}
+
+// TestReplayWindowCannotWrapTheDedupeTTL is the regression test of issue
+// 11 item 4: 2×ReplayWindow + DedupeLease wrapped for windows over ~146
+// years (and for a lease near the largest Duration), so that New accepted
+// a DedupeTTL of one second, and a captured push could be replayed each
+// time its record expired.
+func TestReplayWindowCannotWrapTheDedupeTTL(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"200 years, 1 s TTL", Config{Token: token, ReplayWindow: 200 * 365 * 24 * time.Hour, DedupeTTL: time.Second}, "ReplayWindow"},
+		{"largest window", Config{Token: token, ReplayWindow: math.MaxInt64}, "ReplayWindow"},
+		{"largest window, 1 s TTL", Config{Token: token, ReplayWindow: math.MaxInt64, DedupeTTL: time.Second}, "ReplayWindow"},
+		{"just over the bound", Config{Token: token, ReplayWindow: MaxReplayWindow + time.Second}, "ReplayWindow"},
+		{"largest lease, 1 s TTL", Config{Token: token, DedupeLease: math.MaxInt64, DedupeTTL: time.Second}, "DedupeTTL"},
+		{"lease that wraps, 1 h TTL", Config{Token: token, ReplayWindow: MaxReplayWindow, DedupeLease: math.MaxInt64 - time.Hour, DedupeTTL: time.Hour}, "DedupeTTL"},
+	}
+	for _, tt := range tests {
+		e, err := New(tt.cfg)
+		if e != nil || !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: New = %v, %v; want an ErrConfig naming %s", tt.name, e, err, tt.want)
+		}
+	}
+	// The bound itself is accepted, and its minimum TTL is what it says.
+	e, err := New(Config{Token: token, ReplayWindow: MaxReplayWindow, DedupeLease: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeWithin(t, e, 10*time.Second)
+	if want := 2*MaxReplayWindow + time.Second; e.dedupeTTL != want {
+		t.Errorf("DedupeTTL = %v, want %v", e.dedupeTTL, want)
 	}
 }

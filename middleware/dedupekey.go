@@ -1,9 +1,11 @@
 package middleware
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"slices"
 	"strconv"
 
 	"github.com/wxsub/wxsub/codec"
@@ -15,12 +17,21 @@ import (
 // A message that carries a MsgID is keyed by it: "m:", the length of
 // ToUserName, ":", ToUserName, ":", MsgID. An event is keyed by what
 // WeChat documents (FromUserName, CreateTime, Event) plus every
-// subscription item's TemplateID, Status, MsgID and ErrorCode, so that
-// WeChat's retries of one push (the same content) share a key while two
-// pushes of one user in one second (two popups, two failed sends) do not:
-// "e:" followed by the hex of a SHA-256 digest of those fields, each
-// length-prefixed, with ToUserName, so that no two distinct tuples collide
-// and several mini-programs can share one store.
+// subscription item's TemplateID, Status, MsgID and ErrorCode, taken in
+// a fixed order whatever their order in the push, so that WeChat's
+// retries of one push (the same content, its items in any order) share a
+// key, while two pushes of one user in one second that differ in any of
+// these (popups for other templates or with other answers, two failed
+// sends) do not: "e:" followed by the hex of a SHA-256 digest of those
+// fields, each length-prefixed, with ToUserName, so that no two distinct
+// tuples collide and several mini-programs can share one store.
+//
+// An event carries no id of its own, so two pushes with the same content
+// cannot be told from a retry: two identical popups of one user in one
+// second (the same templates, the same answers) share a key, and the
+// second is answered "success" without running hooks or booking grants.
+// A Config.DedupeKey cannot tell them apart either, since nothing in the
+// push does.
 //
 // It returns "" (no deduplication) for a push with neither a MsgID nor a
 // FromUserName.
@@ -47,7 +58,19 @@ func DefaultDedupeKey(msg *codec.Message) string {
 	t = binary.AppendVarint(t, msg.CreateTime)
 	t = appendField(t, msg.Event)
 	t = binary.AppendUvarint(t, uint64(len(msg.Items)))
+	// The items go in sorted order, so that their order in the push does
+	// not change the key. A popup lists at most three: their indices sort
+	// on the stack.
+	var local [4]int
+	order := local[:0]
+	if len(msg.Items) > len(local) {
+		order = make([]int, 0, len(msg.Items))
+	}
 	for i := range msg.Items {
+		order = append(order, i)
+	}
+	slices.SortFunc(order, func(a, b int) int { return compareItems(&msg.Items[a], &msg.Items[b]) })
+	for _, i := range order {
 		it := &msg.Items[i]
 		t = appendField(t, it.TemplateID)
 		t = appendField(t, it.Status)
@@ -66,4 +89,14 @@ func DefaultDedupeKey(msg *codec.Message) string {
 func appendField(t []byte, s string) []byte {
 	t = binary.AppendUvarint(t, uint64(len(s)))
 	return append(t, s...)
+}
+
+// compareItems orders items by the fields the key digests.
+func compareItems(a, b *codec.SubscribeItem) int {
+	return cmp.Or(
+		cmp.Compare(a.TemplateID, b.TemplateID),
+		cmp.Compare(a.Status, b.Status),
+		cmp.Compare(a.MsgID, b.MsgID),
+		cmp.Compare(a.ErrorCode, b.ErrorCode),
+	)
 }

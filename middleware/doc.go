@@ -11,14 +11,19 @@
 //     nonce and the envelope's Encrypt field (the query signature alone
 //     does not cover the body, so it is never enough); its body is then
 //     decrypted, its appid checked, and its ToUserName compared with the
-//     envelope's. A plaintext POST must carry the query signature. Note that
+//     envelope's. When such a POST also carries the query signature, as
+//     WeChat's do, that signature and the timestamp are checked first, so
+//     that a forged push is refused before its body is read; without it,
+//     the body is read for Encrypt alone, in one pass and constant memory
+//     (codec.DecodeEnvelope), before msg_signature is checked. A plaintext POST must carry the query signature. Note that
 //     this signature does not cover the body: in plaintext mode anyone who
 //     sees one signed URL can post another body under it until the replay
 //     window closes. Use safe mode where that matters.
 //  2. Replay window. The timestamp must be within ReplayWindow of the clock
-//     (5 minutes by default). The dedupe record of a push outlives the
-//     window (see Config.DedupeTTL), so a captured push cannot be replayed;
-//     with NoReplayCheck it can, once its record expires.
+//     (5 minutes by default, at most MaxReplayWindow, a day). The dedupe
+//     record of a push outlives the window (see Config.DedupeTTL), so a
+//     captured push cannot be replayed; with NoReplayCheck it can, once
+//     its record expires.
 //  3. Decoding, from XML or JSON, detected from the body.
 //  4. Deduplication. The push is claimed in the DedupeStore under
 //     DefaultDedupeKey (or Config.DedupeKey): a message's MsgID, or an

@@ -104,6 +104,8 @@ func New(cfg Config) (*Endpoint, error) {
 		e.window = int64(DefaultReplayWindow / time.Second)
 	case cfg.ReplayWindow < time.Second:
 		return nil, fmt.Errorf("%w: ReplayWindow must be at least a second, or NoReplayCheck", ErrConfig)
+	case cfg.ReplayWindow > MaxReplayWindow:
+		return nil, fmt.Errorf("%w: ReplayWindow %v is over MaxReplayWindow (%v)", ErrConfig, cfg.ReplayWindow, MaxReplayWindow)
 	default:
 		e.window = int64(cfg.ReplayWindow / time.Second)
 	}
@@ -129,9 +131,11 @@ func New(cfg Config) (*Endpoint, error) {
 	// A push is accepted while its timestamp is within the window, which
 	// spans 2×ReplayWindow; it must be remembered at least that long
 	// after its claim, or a captured push could be replayed.
+	// The sum saturates: a DedupeLease near the largest Duration must not
+	// wrap it to a small minimum.
 	minTTL := time.Duration(0)
 	if e.window >= 0 {
-		minTTL = 2*time.Duration(e.window)*time.Second + e.dedupeLease
+		minTTL = addSaturating(2*time.Duration(e.window)*time.Second, e.dedupeLease)
 	}
 	switch {
 	case e.dedupeTTL < 0:
@@ -209,4 +213,13 @@ func (e *Endpoint) Close(ctx context.Context) error {
 	err := e.gate.wait(ctx)
 	e.runners.stop()
 	return err
+}
+
+// addSaturating returns a+b for non-negative durations, or the largest
+// Duration when the sum would overflow.
+func addSaturating(a, b time.Duration) time.Duration {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
 }

@@ -15,7 +15,9 @@ import (
 	"github.com/wxsub/wxsub/codec"
 )
 
-// The official vectors of protocol.md §4.
+// The worked examples (token, timestamps, nonces, signatures, ciphertext)
+// of WeChat's message-push documentation:
+// https://developers.weixin.qq.com/miniprogram/dev/framework/server-ability/message-push.html
 const (
 	token  = "AAAAA"
 	aesKey = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
@@ -127,8 +129,9 @@ func seal(t testing.TB, body string, ts int64) sealed {
 
 func (s sealed) request() Request { return post(s.query, s.body) }
 
-// popupXML is the seed's two-item popup push (protocol.md §5), for user
-// from at createTime.
+// popupXML is the popup push of WeChat's documented XML sample
+// (https://developers.weixin.qq.com/miniprogram/dev/framework/open-ability/subscribe-message.html),
+// with the given items, for user from at createTime.
 func popupXML(from string, createTime int64, items ...[2]string) string {
 	b := "<xml><ToUserName><![CDATA[" + ghID + "]]></ToUserName><FromUserName><![CDATA[" + from + "]]></FromUserName>" +
 		"<CreateTime>" + strconv.FormatInt(createTime, 10) + "</CreateTime><MsgType><![CDATA[event]]></MsgType>" +

@@ -327,3 +327,46 @@ func TestTooManyItemsRefused(t *testing.T) {
 		t.Errorf("no log line; log:\n%s", lb)
 	}
 }
+
+// TestItemOrderDoesNotBookTwice is the regression test of issue 11 item
+// 2: the default key hashed the items in their order, so the same popup
+// with its items in another order (validly signed, same user, same
+// CreateTime) took both grants from 1 to 2.
+func TestItemOrderDoesNotBookTwice(t *testing.T) {
+	grants := memory.New()
+	e := newEndpoint(t, Config{Grants: grants})
+	a := popupXML(openID, now, [2]string{"T1", "accept"}, [2]string{"T2", "accept"})
+	b := popupXML(openID, now, [2]string{"T2", "accept"}, [2]string{"T1", "accept"})
+	checkResponse(t, "push", e.Serve(context.Background(), plainPush(a)), 200, Success)
+	checkResponse(t, "the same push, items reordered", e.Serve(context.Background(), plainPush(b)), 200, Success)
+	for _, tmpl := range []string{"T1", "T2"} {
+		if n := oneTimeRemaining(t, grants, openID, tmpl); n != 1 {
+			t.Errorf("%s: %d grants, want 1", tmpl, n)
+		}
+	}
+	var ma, mb codec.Message
+	mustOK(t, codec.Decode([]byte(a), &ma))
+	mustOK(t, codec.Decode([]byte(b), &mb))
+	if DefaultDedupeKey(&ma) != DefaultDedupeKey(&mb) {
+		t.Errorf("reordered items change the key")
+	}
+	// Items that differ in any field still give another key.
+	mb.Items[0].Status = codec.StatusReject
+	if DefaultDedupeKey(&ma) == DefaultDedupeKey(&mb) {
+		t.Errorf("items with another status share the key")
+	}
+}
+
+// Two identical popups of one user in one second cannot be told from a
+// retry (an event carries no id): the second is answered "success" and
+// books nothing. DefaultDedupeKey's documentation says so; this pins it.
+func TestIdenticalSameSecondPopupsShareKey(t *testing.T) {
+	grants := memory.New()
+	e := newEndpoint(t, Config{Grants: grants})
+	a := popupXML(openID, now, [2]string{"T1", "accept"})
+	checkResponse(t, "first popup", e.Serve(context.Background(), plainPush(a)), 200, Success)
+	checkResponse(t, "identical second popup", e.Serve(context.Background(), plainPush(a)), 200, Success)
+	if n := oneTimeRemaining(t, grants, openID, "T1"); n != 1 {
+		t.Errorf("T1: %d grants, want 1 (the second popup is taken for a retry)", n)
+	}
+}

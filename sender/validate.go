@@ -6,8 +6,11 @@ import (
 	"unicode/utf8"
 )
 
-// Keyword types of template data (protocol.md §7). A keyword's type is its
-// name without the trailing digits: "thing4" is a thing.
+// Keyword types of template data, whose value rules are listed under
+// "其他说明" in
+// https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/mp-message-management/subscribe-message/sendMessage.html
+// (WeChat answers 47003 to a value that breaks them). A keyword's type is
+// its name without the trailing digits: "thing4" is a thing.
 const (
 	TypeThing           = "thing"
 	TypeNumber          = "number"

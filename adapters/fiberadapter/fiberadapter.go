@@ -29,24 +29,35 @@ type Config struct {
 	Endpoint *middleware.Endpoint
 }
 
-// ConfigDefault is the default config. It has no Endpoint, which New
-// requires, so it serves as the base that a Config's empty fields are
-// filled from.
+// ConfigDefault is the default config: New fills a Config's empty
+// optional fields from it, as Fiber's own middleware does. It has no
+// Endpoint, which every Config must give.
 var ConfigDefault = Config{
 	Next: nil,
+}
+
+// configDefault returns config with its empty optional fields taken from
+// ConfigDefault (Fiber's configDefault pattern).
+func configDefault(config Config) Config {
+	if config.Next == nil {
+		config.Next = ConfigDefault.Next
+	}
+	return config
 }
 
 // New returns a fiber.Handler serving config's Endpoint. Hooks get the
 // request's c.UserContext(). With the app's StreamRequestBody option, at
 // most Endpoint.MaxBodyBytes()+1 bytes of a streamed body are read (see
-// fasthttpadapter.New); otherwise set the app's BodyLimit near that limit. Like Fiber's own middleware, New panics when
-// the config lacks what it requires (an Endpoint): that is a programming
-// error found at startup, never a reaction to a request.
-func New(config ...Config) fiber.Handler {
-	cfg := ConfigDefault
-	if len(config) > 0 {
-		cfg = config[0]
-	}
+// fasthttpadapter.New); otherwise set the app's BodyLimit near that limit.
+//
+// Unlike most of Fiber's middleware, New takes exactly one Config, not a
+// variadic one: the Endpoint is required, so there is no config to default
+// to, and New() does not compile rather than fail at startup. New panics
+// when config has no Endpoint, like Fiber's middleware missing a required
+// field: that is a programming error found at startup, never a reaction
+// to a request.
+func New(config Config) fiber.Handler {
+	cfg := configDefault(config)
 	if cfg.Endpoint == nil {
 		panic("wxsub/fiberadapter: Config.Endpoint is required")
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -102,15 +103,42 @@ func TestUserContextReachesHooks(t *testing.T) {
 }
 
 func TestNewWithoutEndpointPanics(t *testing.T) {
-	for _, cfg := range [][]Config{nil, {{}}, {ConfigDefault}} {
+	for _, cfg := range []Config{{}, ConfigDefault} {
 		func() {
 			defer func() {
 				if r := recover(); r != "wxsub/fiberadapter: Config.Endpoint is required" {
 					t.Errorf("New(%v) recovered %v", cfg, r)
 				}
 			}()
-			New(cfg...)
+			New(cfg)
 		}()
+	}
+}
+
+// TestConfigDefaultFillsEmptyFields is the regression test of issue 11
+// item 7: ConfigDefault promised to fill a Config's empty fields, but New
+// replaced the config whole (so ConfigDefault.Next was never used), and,
+// its only required field aside, New() compiled and always panicked. New
+// now takes one Config, and fills its empty fields from ConfigDefault, as
+// Fiber's configDefault does.
+func TestConfigDefaultFillsEmptyFields(t *testing.T) {
+	if reflect.TypeOf(New).IsVariadic() {
+		t.Errorf("New is variadic: New() compiles and always panics, since Endpoint is required")
+	}
+	routes := adaptertest.NewRoutes(t)
+	saved := ConfigDefault
+	t.Cleanup(func() { ConfigDefault = saved })
+	ConfigDefault.Next = func(c *fiber.Ctx) bool { return c.Query("skip") == "1" }
+	app := newApp()
+	app.All("/cb", New(Config{Endpoint: routes[adaptertest.PathPlain]}), func(c *fiber.Ctx) error {
+		return c.Status(fiber.StatusTeapot).SendString("skipped")
+	})
+	client := &http.Client{Timeout: 10 * time.Second}
+	defer client.CloseIdleConnections()
+	q := adaptertest.SignedQuery(adaptertest.Now, "1") + "&skip=1"
+	status, _, body := adaptertest.Do(t, client, listen(t, app), "POST", "/cb", q, adaptertest.PopupXML(adaptertest.Now))
+	if status != fiber.StatusTeapot || string(body) != "skipped" {
+		t.Errorf("ConfigDefault.Next not used: got %d %q, want 418 skipped", status, body)
 	}
 }
 

@@ -1,7 +1,9 @@
 // Package loadtest proves wxsub under load and faults: sustained mixed
 // pushes against the example apps, Redis stopped mid-load, a failing fake
 // WeChat during a send burst, a hook that never returns, a corpus of hostile
-// requests, and two instances sharing one Redis.
+// requests, unsigned safe-mode pushes stuffed with items (against a server
+// process of its own, whose peak RSS is compared with junk bodies'), and
+// two instances sharing one Redis.
 //
 // The tests are long, so they run only when WXSUB_LOAD is set:
 //

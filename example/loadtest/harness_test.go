@@ -60,34 +60,45 @@ func startApp(t *testing.T, framework string, env map[string]string, logs *logCo
 	if err != nil {
 		t.Fatal(err)
 	}
+	stop := serveApp(framework, a, ln)
+	if stop == nil {
+		t.Fatalf("unknown framework %q", framework)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := stop(ctx); err != nil {
+			t.Errorf("%s shutdown: %v", framework, err)
+		}
+	})
+	return a, "http://" + ln.Addr().String()
+}
+
+// serveApp serves a with framework on ln, as the example program serves
+// it, and returns the function that stops the server and closes a; nil
+// for an unknown framework.
+func serveApp(framework string, a *app.App, ln net.Listener) func(context.Context) error {
 	switch framework {
 	case "nethttp":
 		// As example/nethttp serves it.
 		srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second}
 		go func() { _ = srv.Serve(ln) }()
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
+		return func(ctx context.Context) error {
+			defer a.Close(ctx)
 			if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				t.Errorf("net/http shutdown: %v", err)
+				return err
 			}
-			a.Close(ctx)
-		})
+			return nil
+		}
 	case "fiber":
 		f := a.FiberApp()
 		go func() { _ = f.Listener(ln) }()
-		t.Cleanup(func() {
-			if err := f.ShutdownWithTimeout(10 * time.Second); err != nil {
-				t.Errorf("fiber shutdown: %v", err)
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			a.Close(ctx)
-		})
-	default:
-		t.Fatalf("unknown framework %q", framework)
+		return func(ctx context.Context) error {
+			defer a.Close(ctx)
+			return f.ShutdownWithTimeout(10 * time.Second)
+		}
 	}
-	return a, "http://" + ln.Addr().String()
+	return nil
 }
 
 // newHTTPClient is a load generator's client: many keep-alive connections

@@ -15,6 +15,9 @@ type quiet struct{}
 func (quiet) Printf(context.Context, string, ...any) {}
 
 func TestMain(m *testing.M) {
+	if framework := os.Getenv(serveEnv); framework != "" {
+		os.Exit(serveChild(framework))
+	}
 	if os.Getenv(LoadEnv) != "" {
 		goredis.SetLogger(quiet{})
 	}

@@ -19,7 +19,9 @@ import (
 	"github.com/wxsub/wxsub/middleware"
 )
 
-// Protocol vectors (protocol.md §4) and the settings of the test routes.
+// The worked examples of WeChat's message-push documentation
+// (https://developers.weixin.qq.com/miniprogram/dev/framework/server-ability/message-push.html)
+// and the settings of the test routes.
 const (
 	Token  = "AAAAA"
 	AESKey = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"

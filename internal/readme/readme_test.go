@@ -69,3 +69,40 @@ func TestREADMESnippetsComeFromCompiledExamples(t *testing.T) {
 		t.Errorf("README.md has %d Go blocks but %d are marked with their source", n, len(found))
 	}
 }
+
+// TestNoCitationsOutsideTheRepository is the regression test of issue 11
+// item 11: comments cited a protocol notes file by section, and "the
+// seed", documents that are not in the repository. The repository must stand on its own: cite
+// WeChat's documentation by URL, or say what is needed in package docs.
+func TestNoCitationsOutsideTheRepository(t *testing.T) {
+	root := filepath.Join("..", "..")
+	// Built from parts, so that this line does not match itself.
+	outside := regexp.MustCompile(`protocol` + `\.md|design` + `\.md|` + "\u00a7" + `|\bthe ` + `seed\b|seed` + `'s|shared` + `/docs`)
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if name := d.Name(); path != root && (strings.HasPrefix(name, ".") || name == "testdata") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") && !strings.HasSuffix(path, ".md") {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for i, line := range strings.Split(string(b), "\n") {
+			if outside.MatchString(line) {
+				t.Errorf("%s:%d cites a document outside the repository: %s", path, i+1, strings.TrimSpace(line))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -9,13 +9,33 @@ import (
 	"github.com/wxsub/wxsub/codec"
 )
 
-// Encode renders m as WeChat sends it: flat XML with CDATA, or JSON with the
-// event items under a top-level "List" array (the current format). Fields
-// that are empty in m are left out. A set m.Encrypt is written as well, so
-// an envelope or a compatible-mode body can be built from a Message.
+// Encode renders m as WeChat's documentation shows it: flat XML with
+// CDATA, or JSON with the event items under a top-level "List" array (the
+// current format). Fields that are empty in m are left out. A set
+// m.Encrypt is written as well, so an envelope or a compatible-mode body
+// can be built from a Message.
+//
+// In JSON, the numbers of a subscription event (CreateTime, PopupScene,
+// ErrorCode) are strings, as in the event samples of
+// https://developers.weixin.qq.com/miniprogram/dev/framework/open-ability/subscribe-message.html
+// ("CreateTime":"1620963428", "PopupScene":"0", "ErrorCode":"0"); other
+// pushes carry CreateTime as a number, as the customer-service samples
+// do. WeChat sends the numeric form of the event fields too: EncodeNumeric
+// writes it.
 func Encode(f codec.Format, m *codec.Message) []byte {
+	return encode(f, m, false)
+}
+
+// EncodeNumeric is Encode with every number of a JSON push written as a
+// JSON number ("PopupScene":0), the other form WeChat sends, which a
+// decoder should take as well. XML is the same as Encode's.
+func EncodeNumeric(f codec.Format, m *codec.Message) []byte {
+	return encode(f, m, true)
+}
+
+func encode(f codec.Format, m *codec.Message, numeric bool) []byte {
 	if f == codec.JSON {
-		return encodeJSON(m)
+		return encodeJSON(m, numeric)
 	}
 	return encodeXML(m)
 }
@@ -23,27 +43,56 @@ func Encode(f codec.Format, m *codec.Message) []byte {
 // field is one named value of a push, in WeChat's element order.
 type field struct {
 	name, value string
-	number      bool
+	kind        fieldKind
+}
+
+// fieldKind tells how a field's value is written.
+type fieldKind uint8
+
+const (
+	text fieldKind = iota // a string: CDATA in XML, quoted in JSON
+	// number is a number: bare in XML and in JSON.
+	number
+	// eventNumber is a number of a subscription event: bare in XML, a
+	// string in documented JSON, bare in numeric JSON.
+	eventNumber
+)
+
+// isSubscriptionEvent reports whether m is one of the subscription events,
+// whose JSON samples carry their numbers as strings.
+func isSubscriptionEvent(m *codec.Message) bool {
+	switch m.Event {
+	case codec.EventSubscribePopup, codec.EventSubscribeChange, codec.EventSubscribeSent:
+		return true
+	}
+	return false
 }
 
 func fieldsOf(m *codec.Message) []field {
+	createTime := number
+	if isSubscriptionEvent(m) {
+		createTime = eventNumber
+	}
 	fs := []field{
-		{"ToUserName", m.ToUserName, false},
-		{"FromUserName", m.FromUserName, false},
-		{"CreateTime", strconv.FormatInt(m.CreateTime, 10), true},
-		{"MsgType", m.MsgType, false},
-		{"Event", m.Event, false},
-		{"Content", m.Content, false},
-		{"PicUrl", m.PicURL, false},
-		{"MediaId", m.MediaID, false},
-		{"Title", m.Title, false},
-		{"AppId", m.AppID, false},
-		{"PagePath", m.PagePath, false},
-		{"ThumbUrl", m.ThumbURL, false},
-		{"ThumbMediaId", m.ThumbMediaID, false},
-		{"SessionFrom", m.SessionFrom, false},
-		{"MsgId", m.MsgID, isDigits(m.MsgID)},
-		{"Encrypt", m.Encrypt, false},
+		{"ToUserName", m.ToUserName, text},
+		{"FromUserName", m.FromUserName, text},
+		{"CreateTime", strconv.FormatInt(m.CreateTime, 10), createTime},
+		{"MsgType", m.MsgType, text},
+		{"Event", m.Event, text},
+		{"Content", m.Content, text},
+		{"PicUrl", m.PicURL, text},
+		{"MediaId", m.MediaID, text},
+		{"Title", m.Title, text},
+		{"AppId", m.AppID, text},
+		{"PagePath", m.PagePath, text},
+		{"ThumbUrl", m.ThumbURL, text},
+		{"ThumbMediaId", m.ThumbMediaID, text},
+		{"SessionFrom", m.SessionFrom, text},
+		{"MsgId", m.MsgID, text},
+		{"Encrypt", m.Encrypt, text},
+	}
+	if isDigits(m.MsgID) {
+		fs[14].kind = number
 	}
 	if m.CreateTime == 0 {
 		fs[2].value = ""
@@ -56,21 +105,21 @@ func itemFields(event string, it codec.SubscribeItem) []field {
 	switch event {
 	case codec.EventSubscribePopup:
 		return []field{
-			{"TemplateId", it.TemplateID, false},
-			{"SubscribeStatusString", it.Status, false},
-			{"PopupScene", strconv.FormatInt(it.PopupScene, 10), true},
+			{"TemplateId", it.TemplateID, text},
+			{"SubscribeStatusString", it.Status, text},
+			{"PopupScene", strconv.FormatInt(it.PopupScene, 10), eventNumber},
 		}
 	case codec.EventSubscribeSent:
 		return []field{
-			{"TemplateId", it.TemplateID, false},
-			{"MsgID", it.MsgID, false},
-			{"ErrorCode", strconv.FormatInt(it.ErrorCode, 10), true},
-			{"ErrorStatus", it.ErrorStatus, false},
+			{"TemplateId", it.TemplateID, text},
+			{"MsgID", it.MsgID, text},
+			{"ErrorCode", strconv.FormatInt(it.ErrorCode, 10), eventNumber},
+			{"ErrorStatus", it.ErrorStatus, text},
 		}
 	}
 	return []field{
-		{"TemplateId", it.TemplateID, false},
-		{"SubscribeStatusString", it.Status, false},
+		{"TemplateId", it.TemplateID, text},
+		{"SubscribeStatusString", it.Status, text},
 	}
 }
 
@@ -112,7 +161,7 @@ func writeXMLField(b *strings.Builder, f field) {
 		return
 	}
 	b.WriteString("<" + f.name + ">")
-	if f.number {
+	if f.kind != text {
 		b.WriteString(f.value)
 	} else {
 		// "]]>" cannot appear inside CDATA: close the section before its
@@ -124,12 +173,12 @@ func writeXMLField(b *strings.Builder, f field) {
 	b.WriteString("</" + f.name + ">")
 }
 
-func encodeJSON(m *codec.Message) []byte {
+func encodeJSON(m *codec.Message, numeric bool) []byte {
 	var b []byte
 	b = append(b, '{')
 	first := true
 	for _, f := range fieldsOf(m) {
-		b = appendJSONField(b, f, &first)
+		b = appendJSONField(b, f, numeric, &first)
 	}
 	if len(m.Items) > 0 {
 		if !first {
@@ -143,7 +192,7 @@ func encodeJSON(m *codec.Message) []byte {
 			b = append(b, '{')
 			itemFirst := true
 			for _, f := range itemFields(m.Event, it) {
-				b = appendJSONField(b, f, &itemFirst)
+				b = appendJSONField(b, f, numeric, &itemFirst)
 			}
 			b = append(b, '}')
 		}
@@ -152,7 +201,7 @@ func encodeJSON(m *codec.Message) []byte {
 	return append(b, '}')
 }
 
-func appendJSONField(b []byte, f field, first *bool) []byte {
+func appendJSONField(b []byte, f field, numeric bool, first *bool) []byte {
 	if f.value == "" {
 		return b
 	}
@@ -162,7 +211,7 @@ func appendJSONField(b []byte, f field, first *bool) []byte {
 	*first = false
 	name, _ := json.Marshal(f.name)
 	b = append(append(b, name...), ':')
-	if f.number {
+	if f.kind == number || f.kind == eventNumber && numeric {
 		return append(b, f.value...)
 	}
 	value, _ := json.Marshal(f.value)

@@ -36,6 +36,10 @@ type Config struct {
 	Compatible bool
 	// Format is the body format; the zero value means XML.
 	Format codec.Format
+	// NumericJSON writes the numbers of JSON pushes as JSON numbers
+	// (EncodeNumeric) instead of the strings of WeChat's documented
+	// samples (Encode). WeChat sends both forms.
+	NumericJSON bool
 	// Now is the clock for timestamps; nil means time.Now.
 	Now func() time.Time
 }
@@ -89,7 +93,7 @@ func (p *Pusher) Request(m *codec.Message) (middleware.Request, error) {
 	if m.FromUserName != "" {
 		q.Set("openid", m.FromUserName)
 	}
-	body := Encode(p.cfg.Format, m)
+	body := encode(p.cfg.Format, m, p.cfg.NumericJSON)
 	if p.cipher != nil {
 		encrypt, err := p.cipher.Encrypt(body)
 		if err != nil {
@@ -101,7 +105,7 @@ func (p *Pusher) Request(m *codec.Message) (middleware.Request, error) {
 			withEncrypt.Encrypt = encrypt
 			env = &withEncrypt
 		}
-		body = Encode(p.cfg.Format, env)
+		body = encode(p.cfg.Format, env, p.cfg.NumericJSON)
 		q.Set("encrypt_type", "aes")
 		q.Set("msg_signature", codec.Signature(p.cfg.Token, ts, nonce, encrypt))
 	}

@@ -259,3 +259,65 @@ func Example() {
 	fmt.Println(resp.Status, string(resp.Body), g.Remaining)
 	// Output: 200 success 1
 }
+
+// TestJSONNumbersAsDocumented is the regression test of issue 11 item 9:
+// JSON pushes carried PopupScene, ErrorCode and CreateTime as numbers,
+// where WeChat's documented subscription-event samples have strings, so
+// a consumer declaring them as strings failed on pushes built here.
+// NumericJSON (EncodeNumeric) builds the numeric form, which WeChat sends
+// too; both decode back.
+func TestJSONNumbersAsDocumented(t *testing.T) {
+	const at = 1620963428
+	popup := pushtest.Popup(gh, openID, at, [2]string{"T1", "accept"})
+	sent := pushtest.Sent(gh, openID, at, "T1", "1864323726461255680", 0)
+	text := pushtest.Text(gh, openID, at, "23456789012345678", "hi")
+	tests := []struct {
+		name    string
+		body    []byte
+		want    []string
+		numeric bool
+	}{
+		{"popup", pushtest.Encode(codec.JSON, popup), []string{`"CreateTime":"1620963428"`, `"PopupScene":"0"`}, false},
+		{"sent", pushtest.Encode(codec.JSON, sent), []string{`"CreateTime":"1620963428"`, `"ErrorCode":"0"`}, false},
+		{"text", pushtest.Encode(codec.JSON, text), []string{`"CreateTime":1620963428`, `"MsgId":23456789012345678`}, true},
+		{"numeric popup", pushtest.EncodeNumeric(codec.JSON, popup), []string{`"CreateTime":1620963428`, `"PopupScene":0`}, true},
+		{"numeric sent", pushtest.EncodeNumeric(codec.JSON, sent), []string{`"CreateTime":1620963428`, `"ErrorCode":0`}, true},
+	}
+	for _, tt := range tests {
+		for _, w := range tt.want {
+			if !strings.Contains(string(tt.body), w) {
+				t.Errorf("%s: %s has no %s", tt.name, tt.body, w)
+			}
+		}
+		var m codec.Message
+		if err := codec.Decode(tt.body, &m); err != nil || m.CreateTime != at {
+			t.Errorf("%s: decodes to CreateTime %d, %v", tt.name, m.CreateTime, err)
+		}
+		if tt.numeric {
+			continue
+		}
+		// A consumer with string fields, as in the documented samples.
+		var doc struct {
+			CreateTime string
+			List       []struct{ PopupScene, ErrorCode string }
+		}
+		if err := json.Unmarshal(tt.body, &doc); err != nil || doc.CreateTime != "1620963428" {
+			t.Errorf("%s: a string-typed consumer fails: %v (%+v)", tt.name, err, doc)
+		}
+	}
+
+	// The Pusher builds either form.
+	for _, numeric := range []bool{false, true} {
+		p, err := pushtest.New(pushtest.Config{Token: token, Format: codec.JSON, NumericJSON: numeric})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, err := p.Request(popup)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(string(req.Body), `"PopupScene":0`); got != numeric {
+			t.Errorf("NumericJSON %v: body %s", numeric, req.Body)
+		}
+	}
+}
