@@ -8,14 +8,13 @@ import (
 
 	"github.com/wxsub/wxsub/handlers"
 	"github.com/wxsub/wxsub/store"
-	"github.com/wxsub/wxsub/store/memory"
 )
 
 // gatedDedupe is a dedupe store (with Extend) whose Begin, once armed for a
 // key, waits after it claimed that key (answer New) until proceed is
 // closed: a slow reply from a network store, not a failure.
 type gatedDedupe struct {
-	*memory.Dedupe
+	store.DedupeExtender
 	key      atomic.Pointer[string]
 	claimed  chan struct{}
 	proceed  chan struct{}
@@ -23,7 +22,7 @@ type gatedDedupe struct {
 }
 
 func (d *gatedDedupe) Begin(ctx context.Context, key string, lease time.Duration) (store.DedupeState, error) {
-	st, err := d.Dedupe.Begin(ctx, key, lease)
+	st, err := d.DedupeExtender.Begin(ctx, key, lease)
 	if k := d.key.Load(); k != nil && *k == key && st == store.DedupeNew && d.gateUsed.CompareAndSwap(false, true) {
 		close(d.claimed)
 		<-d.proceed
@@ -40,14 +39,20 @@ func (d *gatedDedupe) Begin(ctx context.Context, key string, lease time.Duration
 // finds instance 2's claim: it must not trust that delivery, which then
 // fails (503, claim dropped), but look again once the claim could have
 // ended, and run the push. Found by review: the job used to give up.
+//
+// Both instances and their store measure leases on one fake clock, and
+// instance 1's job is held in its second wait until instance 2 has
+// failed, so the steps happen in this order however slow the machine is.
 func TestAsyncGivesUpOnlyWhenDone(t *testing.T) {
 	const (
 		hookTimeout = 50 * time.Millisecond
 		lease       = 600 * time.Millisecond
 	)
-	shared := memory.NewDedupe()
+	clk := newFakeLeaseClock()
+	shared := newClockDedupe(clk)
 	var lateRuns atomic.Int32
 	release1, release2 := make(chan struct{}), make(chan struct{})
+	lookingAgain, goOn := make(chan struct{}), make(chan struct{})
 	started := make(chan struct{}, 2)
 	mux := handlers.NewMux()
 	mustOK(t, mux.OnText(func(_ context.Context, m *handlers.TextMessage) error {
@@ -65,9 +70,16 @@ func TestAsyncGivesUpOnlyWhenDone(t *testing.T) {
 	}))
 	e1 := newEndpoint(t, Config{Mux: mux, Async: true, Workers: 1, QueueSize: 4,
 		Dedupe: shared, HookTimeout: hookTimeout, DedupeLease: lease})
-	gd := &gatedDedupe{Dedupe: shared, claimed: make(chan struct{}), proceed: make(chan struct{})}
+	useLeaseClock(e1, clk)
+	gd := &gatedDedupe{DedupeExtender: shared, claimed: make(chan struct{}), proceed: make(chan struct{})}
 	e2 := newEndpoint(t, Config{Mux: mux, Async: true, Workers: 1, QueueSize: 1,
 		Dedupe: gd, HookTimeout: hookTimeout, DedupeLease: lease})
+	useLeaseClock(e2, clk)
+	t.Cleanup(func() { // on failure, before the Endpoints' Close
+		for _, ch := range []chan struct{}{release1, release2, gd.proceed, goOn} {
+			closeIfOpen(ch)
+		}
+	})
 
 	// Instance 2: worker busy, queue full.
 	checkResponse(t, "e2 block", e2.Serve(context.Background(), plainPush(textXML("10", "block2"))), 200, "success")
@@ -79,15 +91,11 @@ func TestAsyncGivesUpOnlyWhenDone(t *testing.T) {
 	<-started
 	late := plainPush(textXML("2", "late"))
 	key := keyOfRequest(t, late)
-	queued := time.Now()
+	queued := clk.Now()
 	checkResponse(t, "late, first delivery", e1.Serve(context.Background(), late), 200, "success")
-	time.Sleep(lease + 50*time.Millisecond) // its claim lapses in the queue
-	// Instance 1's worker reaches the job too late to extend: it retakes
-	// the push at queued + lease + margin.
-	close(release1)
+	clk.Set(queued.Add(lease + 50*time.Millisecond)) // its claim lapses in the queue
 
-	// The redelivery to instance 2 claims the push before then; its reply
-	// is slow.
+	// The redelivery to instance 2 claims the push; its reply is slow.
 	gd.key.Store(&key)
 	respC := make(chan Response, 1)
 	go func() { respC <- e2.Serve(context.Background(), late) }()
@@ -96,10 +104,31 @@ func TestAsyncGivesUpOnlyWhenDone(t *testing.T) {
 	// A further retry reaches instance 1 meanwhile: its pool holds the key.
 	checkResponse(t, "late, retry to instance 1", e1.Serve(context.Background(), late), 200, "success")
 
-	// Instance 1's job finds instance 2's claim; then instance 2 fails.
-	time.Sleep(time.Until(queued.Add(lease + e1.pool.margin + 100*time.Millisecond)))
+	// Instance 1's worker reaches the job too late to extend: it waits
+	// until its claim has surely ended (queued + lease + margin), retakes
+	// the push, finds instance 2's claim and waits again. Hold it in that
+	// second wait until instance 2 has failed.
+	clk.setOnSleep(func(n int, _ time.Duration) {
+		if n == 2 {
+			close(lookingAgain)
+			<-goOn
+		}
+	})
+	close(release1)
+	select {
+	case <-lookingAgain:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("instance 1's job did not wait to look again after finding instance 2's claim (waits: %v, hooks ran %d times)",
+			clk.sleeps(), lateRuns.Load())
+	}
+	if n := lateRuns.Load(); n != 0 {
+		t.Fatalf("hooks ran %d times while instance 2 held the push, want 0", n)
+	}
+
+	// Instance 2 fails; then instance 1's job looks again.
 	close(gd.proceed)
 	checkResponse(t, "late, redelivery to instance 2", <-respC, 503, ReasonQueueFull)
+	close(goOn)
 	close(release2)
 	for _, e := range []*Endpoint{e1, e2} {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -112,6 +141,16 @@ func TestAsyncGivesUpOnlyWhenDone(t *testing.T) {
 	st, err := shared.Begin(context.Background(), key, time.Second)
 	if err != nil || st != store.DedupeDone {
 		t.Errorf("the push's key is %v (%v), want done", st, err)
+	}
+}
+
+// closeIfOpen closes ch unless it is closed already. Only the test's
+// goroutine closes the channels it is used on.
+func closeIfOpen(ch chan struct{}) {
+	select {
+	case <-ch:
+	default:
+		close(ch)
 	}
 }
 
@@ -135,18 +174,21 @@ func TestSyncInFlightAsksOnce(t *testing.T) {
 // TestAsyncShortLeaseStillExtends: the margin renew keeps scales with
 // DedupeLease - HookTimeout, so a push a little late on a short lease is
 // extended at once, not parked until its claim ends plus a fixed second.
+// The lease clock is fake: the worker picks the push up at +120 ms
+// exactly, whenever the machine gets to it.
 func TestAsyncShortLeaseStillExtends(t *testing.T) {
 	const (
 		hookTimeout = 100 * time.Millisecond
 		lease       = 200 * time.Millisecond // margin 50 ms: extend between +100 and +150 ms
 	)
-	d := newCountingDedupe()
-	b := newBlockedPool(t, Config{Dedupe: d, HookTimeout: hookTimeout, DedupeLease: lease})
-	queued := time.Now()
+	clk := newFakeLeaseClock()
+	d := newClockCountingDedupe(clk)
+	b := newBlockedPool(t, Config{Dedupe: d, HookTimeout: hookTimeout, DedupeLease: lease}, clk)
+	queued := clk.Now()
 	checkResponse(t, "late", b.e.Serve(context.Background(), plainPush(textXML("2", "late"))), 200, "success")
 	b.runUntilClosed(t, queued.Add(120*time.Millisecond))
-	if took := time.Since(queued); took > lease+200*time.Millisecond {
-		t.Errorf("late push took %v to run and drain", took)
+	if s := clk.sleeps(); len(s) != 0 {
+		t.Errorf("late push waited %v before it ran, want no wait", s)
 	}
 	if n := b.late.Load(); n != 1 {
 		t.Errorf("hooks ran %d times, want 1", n)

@@ -44,7 +44,7 @@ func TestTimedOutCloseLeavesQueuedPushesToRun(t *testing.T) {
 		t.Fatalf("first Close = %v, want DeadlineExceeded", err)
 	}
 	close(release)
-	ctx, cancel = context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := e.Close(ctx); err != nil {
 		t.Errorf("second Close after the hook returned = %v, want nil", err)

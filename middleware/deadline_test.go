@@ -29,9 +29,13 @@ func waitErr(t *testing.T, c *deadlineCtx) error {
 func TestDeadlineCtx(t *testing.T) {
 	type key struct{}
 	parent := context.WithValue(context.Background(), key{}, "v")
-	c := startCtx(newWatchdog(), parent, 50*time.Millisecond)
-	if d, ok := c.Deadline(); !ok || time.Until(d) > 50*time.Millisecond || time.Until(d) < 30*time.Millisecond {
-		t.Errorf("Deadline() = %v, %v", d, ok)
+	w := newWatchdog()
+	// Before the deadline: with an hour to go, however slow the machine.
+	start := time.Now()
+	c := new(deadlineCtx)
+	c.start(w, parent, start, time.Hour, nil)
+	if d, ok := c.Deadline(); !ok || !d.Equal(start.Add(time.Hour)) {
+		t.Errorf("Deadline() = %v, %v; want %v", d, ok, start.Add(time.Hour))
 	}
 	if c.Value(key{}) != "v" {
 		t.Error("Value does not reach the parent")
@@ -42,6 +46,10 @@ func TestDeadlineCtx(t *testing.T) {
 	if c.armed.Load() {
 		t.Error("Err armed a timer")
 	}
+	c.release()
+
+	// At the deadline.
+	c = startCtx(w, parent, 50*time.Millisecond)
 	select {
 	case <-c.Done():
 	case <-time.After(5 * time.Second):

@@ -34,6 +34,7 @@ type Endpoint struct {
 	window      int64 // seconds; < 0 disables the check
 	now         func() time.Time
 	clock       func() time.Time // Config.Now, nil for the real clock
+	leases      leaseClock       // nil for the real clock; see leaseClock
 	maxBody     int64
 	hookTimeout time.Duration
 	log         *slog.Logger

@@ -66,7 +66,7 @@ func (p *pool) submit(ctx *deadlineCtx, msg *codec.Message, key string, size int
 		p.bytes.Add(-size)
 		return false
 	}
-	j := job{ctx: context.WithoutCancel(ctx), msg: msg, key: key, claimed: ctx.begun, claimedBy: time.Now(), size: size}
+	j := job{ctx: context.WithoutCancel(ctx), msg: msg, key: key, claimed: ctx.begun, claimedBy: p.e.leaseNow(), size: size}
 	// The key is held from the moment the job is queued, and not before:
 	// a retry must not be told "success" for a push the queue refused.
 	// The worker's release of the key takes the same lock, so it cannot
@@ -170,7 +170,7 @@ const maxRenewMargin = time.Second
 // leaves the outcome unrecorded if the lease ran out).
 func (p *pool) renew(j job) (time.Time, bool) {
 	e := p.e
-	now := time.Now()
+	now := e.leaseNow()
 	end := j.claimed.Add(e.dedupeLease) // the earliest the claim can end
 	if j.key == "" || now.Add(e.hookTimeout).Before(end) {
 		return j.claimed, true
@@ -184,7 +184,7 @@ func (p *pool) renew(j job) (time.Time, bool) {
 	// When the job's own claim has surely ended.
 	retakeAt := j.claimedBy.Add(e.dedupeLease + p.margin)
 	if now.Add(p.margin).Before(end) {
-		ctx, cancel := context.WithDeadline(j.ctx, end.Add(-p.margin/2))
+		ctx, cancel := context.WithTimeout(j.ctx, end.Add(-p.margin/2).Sub(now))
 		state, err := ext.Extend(ctx, j.key, e.dedupeLease)
 		cancel()
 		switch {
@@ -214,10 +214,10 @@ func (p *pool) renew(j job) (time.Time, bool) {
 func (p *pool) retake(j job, at time.Time) (time.Time, bool) {
 	e := p.e
 	for {
-		if wait := time.Until(at); wait > 0 {
-			time.Sleep(wait)
+		if wait := at.Sub(e.leaseNow()); wait > 0 {
+			e.leaseSleep(wait)
 		}
-		begun := time.Now()
+		begun := e.leaseNow()
 		ctx, cancel := context.WithTimeout(j.ctx, e.hookTimeout)
 		state, err := e.dedupe.Begin(ctx, j.key, e.dedupeLease)
 		cancel()

@@ -86,10 +86,11 @@ const (
 // lease takes its claim again before its hooks run, so that its outcome is
 // recorded: a later delivery is answered from the store.
 func TestAsyncRenewsAnOldClaim(t *testing.T) {
-	d := newCountingDedupe()
-	b := newBlockedPool(t, Config{Dedupe: d, HookTimeout: leaseHookTimeout, DedupeLease: leaseLease})
+	clk := newFakeLeaseClock()
+	d := newClockCountingDedupe(clk)
+	b := newBlockedPool(t, Config{Dedupe: d, HookTimeout: leaseHookTimeout, DedupeLease: leaseLease}, clk)
 	late := plainPush(textXML("2", "late"))
-	queued := time.Now()
+	queued := clk.Now()
 	checkResponse(t, "queued push", b.e.Serve(context.Background(), late), 200, "success")
 	b.runUntilClosed(t, queued.Add(leaseLease+50*time.Millisecond))
 	if n := b.late.Load(); n != 1 {
@@ -106,12 +107,13 @@ func TestAsyncRenewsAnOldClaim(t *testing.T) {
 // way) and the new delivery claims it and is queued too. Whichever job
 // runs the push, the other finds it done: the hooks run once, not twice.
 func TestAsyncOldClaimYieldsToNewDelivery(t *testing.T) {
-	b := newBlockedPool(t, Config{HookTimeout: leaseHookTimeout, DedupeLease: leaseLease})
+	clk := newFakeLeaseClock()
+	b := newBlockedPool(t, Config{Dedupe: newClockDedupe(clk), HookTimeout: leaseHookTimeout, DedupeLease: leaseLease}, clk)
 	late := plainPush(textXML("2", "late"))
 	checkResponse(t, "queued push", b.e.Serve(context.Background(), late), 200, "success")
-	time.Sleep(leaseLease + 50*time.Millisecond)
+	clk.Advance(leaseLease + 50*time.Millisecond)
 	checkResponse(t, "redelivery after the lease", b.e.Serve(context.Background(), late), 200, "success")
-	b.runUntilClosed(t, time.Now())
+	b.runUntilClosed(t, clk.Now())
 	if n := b.late.Load(); n != 1 {
 		t.Fatalf("late push's hooks ran %d times, want 1", n)
 	}
@@ -155,20 +157,33 @@ func keyOfRequest(t *testing.T, req Request) string {
 	return DefaultDedupeKey(&msg)
 }
 
-// countingDedupe is an in-memory dedupe store (with Extend) that counts
-// its calls, and whose Begin can be slowed down, as a network store's
-// request leg is, so that a claim's lease starts later than the push began.
+// countingDedupe is a dedupe store (with Extend) that counts its calls,
+// and whose Begin can be slowed down, as a network store's request leg
+// is, so that a claim's lease starts later than the push began. It wraps
+// the in-memory store, or a clockDedupe whose time a test moves.
 type countingDedupe struct {
-	*memory.Dedupe
+	Dedupe store.DedupeExtender
+	// clk, when set, is the clock beginDelay passes on instead of the
+	// real one.
+	clk                            *fakeLeaseClock
 	beginDelay                     atomic.Int64
 	begins, extends, aborts, dones atomic.Int32
 }
 
 func newCountingDedupe() *countingDedupe { return &countingDedupe{Dedupe: memory.NewDedupe()} }
 
+// newClockCountingDedupe counts the calls to a clockDedupe on clk.
+func newClockCountingDedupe(clk *fakeLeaseClock) *countingDedupe {
+	return &countingDedupe{Dedupe: newClockDedupe(clk), clk: clk}
+}
+
 func (d *countingDedupe) Begin(ctx context.Context, key string, lease time.Duration) (store.DedupeState, error) {
 	d.begins.Add(1)
-	time.Sleep(time.Duration(d.beginDelay.Load()))
+	if delay := time.Duration(d.beginDelay.Load()); d.clk != nil {
+		d.clk.Advance(delay)
+	} else {
+		time.Sleep(delay)
+	}
 	return d.Dedupe.Begin(ctx, key, lease)
 }
 
@@ -188,15 +203,17 @@ func (d *countingDedupe) Done(ctx context.Context, key string, ttl time.Duration
 }
 
 // blockedPool is an async endpoint with one worker held by a first hook
-// until released, so that the next push waits in the queue.
+// until released, so that the next push waits in the queue. With a
+// fakeLeaseClock, the Endpoint measures its leases on it.
 type blockedPool struct {
 	e       *Endpoint
+	clk     *fakeLeaseClock // nil for the real clock
 	release chan struct{}
 	late    atomic.Int32 // runs of the "late" push's hooks
 }
 
-func newBlockedPool(t *testing.T, cfg Config) *blockedPool {
-	b := &blockedPool{release: make(chan struct{})}
+func newBlockedPool(t *testing.T, cfg Config, clk *fakeLeaseClock) *blockedPool {
+	b := &blockedPool{clk: clk, release: make(chan struct{})}
 	started := make(chan struct{}, 1)
 	mux := handlers.NewMux()
 	mustOK(t, mux.OnText(func(_ context.Context, m *handlers.TextMessage) error {
@@ -210,16 +227,23 @@ func newBlockedPool(t *testing.T, cfg Config) *blockedPool {
 	}))
 	cfg.Mux, cfg.Async, cfg.Workers = mux, true, 1
 	b.e = newEndpoint(t, cfg)
+	useLeaseClock(b.e, clk)
 	checkResponse(t, "blocking push", b.e.Serve(context.Background(), plainPush(textXML("1", "block"))), 200, "success")
 	<-started
 	return b
 }
 
 // runUntilClosed releases the worker at the given time and waits for the
-// queue to drain.
+// queue to drain. With a fakeLeaseClock it sets the clock to that time
+// rather than waiting for it, so the worker picks the queued push up at
+// exactly that time, however long the machine takes to get to it.
 func (b *blockedPool) runUntilClosed(t *testing.T, at time.Time) {
 	t.Helper()
-	time.Sleep(time.Until(at))
+	if b.clk != nil {
+		b.clk.Set(at)
+	} else {
+		time.Sleep(time.Until(at))
+	}
 	close(b.release)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -235,10 +259,11 @@ func TestAsyncExtendsAClaimStillItsOwn(t *testing.T) {
 		hookTimeout = 1500 * time.Millisecond
 		lease       = 2 * time.Second // renewal by Extend between +0.5 s and +1 s
 	)
-	d := newCountingDedupe()
-	b := newBlockedPool(t, Config{Dedupe: d, HookTimeout: hookTimeout, DedupeLease: lease})
+	clk := newFakeLeaseClock()
+	d := newClockCountingDedupe(clk)
+	b := newBlockedPool(t, Config{Dedupe: d, HookTimeout: hookTimeout, DedupeLease: lease}, clk)
 	late := plainPush(textXML("2", "late"))
-	t0 := time.Now()
+	t0 := clk.Now()
 	checkResponse(t, "queued push", b.e.Serve(context.Background(), late), 200, "success")
 	b.runUntilClosed(t, t0.Add(700*time.Millisecond))
 	if n := b.late.Load(); n != 1 {
@@ -264,9 +289,10 @@ func TestAsyncSlowClaimIsNotTakenForAnother(t *testing.T) {
 		lease       = 600 * time.Millisecond
 		beginDelay  = 150 * time.Millisecond
 	)
-	d := newCountingDedupe()
-	b := newBlockedPool(t, Config{Dedupe: d, HookTimeout: hookTimeout, DedupeLease: lease})
-	t0 := time.Now()
+	clk := newFakeLeaseClock()
+	d := newClockCountingDedupe(clk)
+	b := newBlockedPool(t, Config{Dedupe: d, HookTimeout: hookTimeout, DedupeLease: lease}, clk)
+	t0 := clk.Now()
 	d.beginDelay.Store(int64(beginDelay))
 	checkResponse(t, "queued push", b.e.Serve(context.Background(), plainPush(textXML("2", "late"))), 200, "success")
 	d.beginDelay.Store(0)
@@ -285,15 +311,19 @@ func TestAsyncLostClaimIsClaimedAnew(t *testing.T) {
 		hookTimeout = 1500 * time.Millisecond
 		lease       = 2 * time.Second
 	)
-	d := newCountingDedupe()
-	b := newBlockedPool(t, Config{Dedupe: d, HookTimeout: hookTimeout, DedupeLease: lease})
+	clk := newFakeLeaseClock()
+	d := newClockCountingDedupe(clk)
+	b := newBlockedPool(t, Config{Dedupe: d, HookTimeout: hookTimeout, DedupeLease: lease}, clk)
 	late := plainPush(textXML("2", "late"))
-	t0 := time.Now()
+	t0 := clk.Now()
 	checkResponse(t, "queued push", b.e.Serve(context.Background(), late), 200, "success")
 	mustOK(t, d.Dedupe.Abort(context.Background(), keyOfRequest(t, late))) // the store forgets it
 	b.runUntilClosed(t, t0.Add(700*time.Millisecond))
 	if n := b.late.Load(); n != 1 {
 		t.Fatalf("queued push's hooks ran %d times, want 1", n)
+	}
+	if s := clk.sleeps(); len(s) != 0 {
+		t.Errorf("the job waited %v before claiming the push anew, want no wait", s)
 	}
 	if x, bg := d.extends.Load(), d.begins.Load(); x != 1 || bg != 3 {
 		t.Errorf("store calls: %d Extend, %d Begin; want 1 and 3 (one per push, one anew)", x, bg)
@@ -319,7 +349,7 @@ func TestAsyncNeedsLeaseLongerThanHooks(t *testing.T) {
 // 503; the hooks run once.
 func TestAsyncRetryOfHeldPushSucceeds(t *testing.T) {
 	d := newCountingDedupe()
-	b := newBlockedPool(t, Config{Dedupe: d})
+	b := newBlockedPool(t, Config{Dedupe: d}, nil)
 	late := plainPush(textXML("2", "late"))
 	checkResponse(t, "queued push", b.e.Serve(context.Background(), late), 200, "success")
 	checkResponse(t, "retry while queued", b.e.Serve(context.Background(), late), 200, "success")
@@ -360,7 +390,7 @@ func (d *stallingDedupe) Begin(ctx context.Context, key string, lease time.Durat
 // retry is answered "success" (the push was handled), not 503.
 func TestAsyncRetryRacingTheWorker(t *testing.T) {
 	d := &stallingDedupe{Dedupe: memory.NewDedupe()}
-	b := newBlockedPool(t, Config{Dedupe: d})
+	b := newBlockedPool(t, Config{Dedupe: d}, nil)
 	late := plainPush(textXML("2", "late"))
 	key := keyOfRequest(t, late)
 	checkResponse(t, "queued push", b.e.Serve(context.Background(), late), 200, "success")

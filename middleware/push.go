@@ -44,6 +44,9 @@ func (e *Endpoint) handle(parent context.Context, p *push, now time.Time, encryp
 		c = e.runners.get()
 	}
 	ctx.start(e.watch, parent, now, e.hookTimeout, c)
+	if e.leases != nil {
+		ctx.begun = e.leases.Now() // a test's lease clock dates the claim
+	}
 
 	key, ok := e.keyOf(ctx, msg)
 	if !ok {
@@ -175,7 +178,7 @@ func (e *Endpoint) abort(ctx *deadlineCtx, key string) {
 // its claim. The store has no owner to check, so the outcome is skipped
 // and logged: the key is left to the newer delivery, or to expire.
 func (e *Endpoint) leaseEnded(ctx *deadlineCtx, key, op string) bool {
-	if time.Since(ctx.begun) < e.dedupeLease {
+	if e.leaseNow().Sub(ctx.begun) < e.dedupeLease {
 		return false
 	}
 	e.log.WarnContext(ctx, "wxsub: claim lease expired before the push finished; its outcome is not recorded",

@@ -184,7 +184,8 @@ func TestAsyncHookDoesNotAliasBody(t *testing.T) {
 
 // A delivery whose claim outlived its lease (its hook ignored the context)
 // must not drop the claim a later delivery took over when its hook
-// finally returns.
+// finally returns. The leases run on a fake clock: d2's claim lasts until
+// the test moves the clock, however long d1's runner takes.
 func TestStaleDeliveryKeepsNewerClaim(t *testing.T) {
 	mux := handlers.NewMux()
 	var running, maxRunning atomic.Int32
@@ -203,15 +204,18 @@ func TestStaleDeliveryKeepsNewerClaim(t *testing.T) {
 		return <-gates[i] // ignores ctx
 	}))
 	log, lb := newLogger()
-	e := newEndpoint(t, Config{Mux: mux, HookTimeout: 50 * time.Millisecond, DedupeLease: 300 * time.Millisecond, Logger: log})
+	clk := newFakeLeaseClock()
+	e := newEndpoint(t, Config{Mux: mux, HookTimeout: 50 * time.Millisecond, DedupeLease: 300 * time.Millisecond, Logger: log,
+		Dedupe: newClockDedupe(clk)})
+	useLeaseClock(e, clk)
 	push := plainPush(textXML("77", "hi"))
 	checkResponse(t, "d1", e.Serve(context.Background(), push), 500, ReasonHookTimeout)
-	time.Sleep(320 * time.Millisecond) // d1's lease ran out
+	clk.Advance(320 * time.Millisecond) // d1's lease ran out
 	checkResponse(t, "d2 takes over", e.Serve(context.Background(), push), 500, ReasonHookTimeout)
 	gates[0] <- errors.New("d1 finally fails")
 	// d1's runner records its outcome after the hook returned; wait for
 	// its log line rather than guessing a delay.
-	for deadline := time.Now().Add(2 * time.Second); !strings.Contains(lb.String(), "lease expired") && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(lb.String(), "lease expired") && time.Now().Before(deadline); {
 		time.Sleep(5 * time.Millisecond)
 	}
 	resp := e.Serve(context.Background(), push)

@@ -161,6 +161,20 @@ func countingDials(n *atomic.Int64) *http.Client {
 	}}
 }
 
+// grantCase is a case of TestGrantOutcomes.
+type grantCase struct {
+	name     string
+	replies  []sendertest.Reply // scripted, one per attempt
+	timeout  time.Duration
+	refused  bool // WeChat unreachable
+	longTerm bool
+	want     error // nil: success
+	code     int   // the *APIError code, when there is one
+	state    int
+	requests int // sends that reached the fake
+	accepted int // sends the fake delivered
+}
+
 // Each failure class ends with the grant in the right state.
 func TestGrantOutcomes(t *testing.T) {
 	const (
@@ -170,18 +184,7 @@ func TestGrantOutcomes(t *testing.T) {
 	)
 	for _, kind := range storeKinds {
 		t.Run(kind.name, func(t *testing.T) {
-			for _, tc := range []struct {
-				name     string
-				replies  []sendertest.Reply // scripted, one per attempt
-				timeout  time.Duration
-				refused  bool // WeChat unreachable
-				longTerm bool
-				want     error // nil: success
-				code     int   // the *APIError code, when there is one
-				state    int
-				requests int // sends that reached the fake
-				accepted int // sends the fake delivered
-			}{
+			for _, tc := range []grantCase{
 				{name: "delivered", state: consumed, requests: 1, accepted: 1},
 				{name: "busy then delivered", replies: []sendertest.Reply{{ErrCode: -1}},
 					state: consumed, requests: 2, accepted: 1},
@@ -205,64 +208,86 @@ func TestGrantOutcomes(t *testing.T) {
 					want: sender.ErrDeliveryUnknown, state: refunded, requests: 1},
 				{name: "dropped after delivery", replies: []sendertest.Reply{{Drop: sendertest.DropAfterBody}},
 					want: sender.ErrDeliveryUnknown, state: refunded, requests: 1, accepted: 1},
-				{name: "timeout after write", replies: []sendertest.Reply{{Delay: 5 * time.Second}}, timeout: 100 * time.Millisecond,
+				{name: "timeout after write", replies: []sendertest.Reply{{Delay: time.Minute}}, timeout: 100 * time.Millisecond,
 					want: sender.ErrDeliveryUnknown, state: refunded, requests: 1, accepted: 1},
 				{name: "unreachable", refused: true, state: refunded},
 				{name: "long-term kept on failure", longTerm: true, replies: []sendertest.Reply{{ErrCode: 40003}},
 					code: 40003, state: consumed, requests: 1},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
-					srv := newServer(t)
-					grants := kind.open(t)
-					var dials atomic.Int64
-					opts := []sender.Option{sender.WithGrantStore(grants)}
-					if tc.refused {
-						// Fetch the token first, then make WeChat unreachable.
-						tok := newClient(t, srv).TokenSource()
-						opts = append(opts, sender.WithBaseURL(refusedURL(t)), sender.WithHTTPClient(countingDials(&dials)))
-						c, err := sender.New(srv.AppID, "", append(opts, sender.WithTokenSource(tok), sender.WithRetry(fastRetry))...)
-						if err != nil {
-							t.Fatal(err)
+					// A deadline (tc.timeout) is to pass while the fake
+					// holds the request. On a loaded machine it can pass
+					// before the request got there, which proves nothing:
+					// that round is run again with a deadline ten times
+					// as long (three rounds at most).
+					for round, timeout := 0, tc.timeout; ; round, timeout = round+1, 10*timeout {
+						if !grantOutcome(t, kind.open, tc, timeout, round < 2) {
+							return
 						}
-						checkOutcome(t, c, grants, tc.timeout, tc.longTerm, func(err error) {
-							if err == nil || errors.Is(err, sender.ErrDeliveryUnknown) {
-								t.Fatalf("error = %v, want a plain network error", err)
-							}
-							if got := dials.Load(); got != int64(fastRetry.MaxAttempts) {
-								t.Fatalf("dials = %d, want %d (one per attempt)", got, fastRetry.MaxAttempts)
-							}
-						}, tc.state)
-						return
+						t.Logf("the %v deadline passed before the send reached the fake WeChat; again with a longer one", timeout)
 					}
-					for _, r := range tc.replies {
-						srv.OnSend(sendertest.Rule{ToUser: "o-user", Times: 1, Reply: r})
-					}
-					c := newClient(t, srv, opts...)
-					checkOutcome(t, c, grants, tc.timeout, tc.longTerm, func(err error) {
-						switch {
-						case tc.want == nil && tc.code == 0 && err != nil:
-							t.Fatalf("error = %v, want none", err)
-						case tc.want != nil && !errors.Is(err, tc.want):
-							t.Fatalf("error = %v, want %v", err, tc.want)
-						}
-						var ae *sender.APIError
-						if tc.code != 0 && (!errors.As(err, &ae) || ae.Code != tc.code) {
-							t.Fatalf("error = %v, want errcode %d", err, tc.code)
-						}
-						if tc.timeout > 0 && !errors.Is(err, context.DeadlineExceeded) {
-							t.Fatalf("error = %v, want it to wrap context.DeadlineExceeded", err)
-						}
-						if got := srv.SendRequests(); got != tc.requests {
-							t.Fatalf("requests = %d, want %d", got, tc.requests)
-						}
-						if got := srv.SendCount(); got != tc.accepted {
-							t.Fatalf("delivered = %d, want %d", got, tc.accepted)
-						}
-					}, tc.state)
 				})
 			}
 		})
 	}
+}
+
+// grantOutcome is one round of a TestGrantOutcomes case with the given
+// deadline. It reports true, checking nothing more, when mayBeLate is set
+// and the deadline passed before the fake WeChat had the request.
+func grantOutcome(t *testing.T, open func(t *testing.T) sharedStore, tc grantCase, timeout time.Duration, mayBeLate bool) (late bool) {
+	srv := newServer(t)
+	grants := open(t)
+	var dials atomic.Int64
+	opts := []sender.Option{sender.WithGrantStore(grants)}
+	if tc.refused {
+		// Fetch the token first, then make WeChat unreachable.
+		tok := newClient(t, srv).TokenSource()
+		opts = append(opts, sender.WithBaseURL(refusedURL(t)), sender.WithHTTPClient(countingDials(&dials)))
+		c, err := sender.New(srv.AppID, "", append(opts, sender.WithTokenSource(tok), sender.WithRetry(fastRetry))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkOutcome(t, c, grants, tc.timeout, tc.longTerm, func(err error) {
+			if err == nil || errors.Is(err, sender.ErrDeliveryUnknown) {
+				t.Fatalf("error = %v, want a plain network error", err)
+			}
+			if got := dials.Load(); got != int64(fastRetry.MaxAttempts) {
+				t.Fatalf("dials = %d, want %d (one per attempt)", got, fastRetry.MaxAttempts)
+			}
+		}, tc.state)
+		return
+	}
+	for _, r := range tc.replies {
+		srv.OnSend(sendertest.Rule{ToUser: "o-user", Times: 1, Reply: r})
+	}
+	c := newClient(t, srv, opts...)
+	checkOutcome(t, c, grants, timeout, tc.longTerm, func(err error) {
+		if timeout > 0 && mayBeLate && srv.SendCount() == 0 {
+			late = true
+			return
+		}
+		switch {
+		case tc.want == nil && tc.code == 0 && err != nil:
+			t.Fatalf("error = %v, want none", err)
+		case tc.want != nil && !errors.Is(err, tc.want):
+			t.Fatalf("error = %v, want %v", err, tc.want)
+		}
+		var ae *sender.APIError
+		if tc.code != 0 && (!errors.As(err, &ae) || ae.Code != tc.code) {
+			t.Fatalf("error = %v, want errcode %d", err, tc.code)
+		}
+		if timeout > 0 && !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("error = %v, want it to wrap context.DeadlineExceeded", err)
+		}
+		if got := srv.SendRequests(); got != tc.requests {
+			t.Fatalf("requests = %d, want %d", got, tc.requests)
+		}
+		if got := srv.SendCount(); got != tc.accepted {
+			t.Fatalf("delivered = %d, want %d", got, tc.accepted)
+		}
+	}, tc.state)
+	return late
 }
 
 // checkOutcome grants, sends once, checks the error, then the grant.
@@ -339,16 +364,25 @@ func TestCancellation(t *testing.T) {
 		grants := memory.New()
 		c := newClient(t, srv, sender.WithGrantStore(grants))
 		grants.AddOneTime(ctx, "u", "T", 1, 0)
-		srv.OnSend(sendertest.Rule{Reply: sendertest.Reply{Delay: 10 * time.Second}})
+		srv.OnSend(sendertest.Rule{Reply: sendertest.Reply{Delay: time.Minute}})
 		cctx, cancel := context.WithCancel(ctx)
-		time.AfterFunc(100*time.Millisecond, cancel)
-		start := time.Now()
+		// Cancel once WeChat holds the request, however long it took to
+		// get there.
+		var cancelled atomic.Int64
+		go func() {
+			for deadline := time.Now().Add(10 * time.Second); srv.SendCount() == 0 && time.Now().Before(deadline); {
+				time.Sleep(time.Millisecond)
+			}
+			cancelled.Store(time.Now().UnixNano())
+			cancel()
+		}()
 		_, err := c.SendSubscribe(cctx, message("u", "T"))
+		returned := time.Now()
 		if !errors.Is(err, context.Canceled) || !errors.Is(err, sender.ErrDeliveryUnknown) {
 			t.Fatalf("error = %v, want Canceled and ErrDeliveryUnknown", err)
 		}
-		if d := time.Since(start); d > 3*time.Second {
-			t.Fatalf("returned after %v", d)
+		if d := returned.Sub(time.Unix(0, cancelled.Load())); d > 3*time.Second {
+			t.Fatalf("returned %v after the cancel", d)
 		}
 		// The refund ran although the caller's context was cancelled.
 		if g, _ := grants.Get(ctx, "u", "T"); g.Remaining != 1 {
@@ -356,27 +390,39 @@ func TestCancellation(t *testing.T) {
 		}
 	})
 	t.Run("deadline during backoff", func(t *testing.T) {
-		srv := newServer(t)
-		grants := memory.New()
-		c := newClient(t, srv, sender.WithGrantStore(grants),
-			sender.WithRetry(sender.RetryPolicy{MaxAttempts: 5, BaseDelay: 5 * time.Second, MaxDelay: 10 * time.Second}))
-		grants.AddOneTime(ctx, "u", "T", 1, 0)
-		srv.OnSend(sendertest.Rule{Reply: sendertest.Reply{ErrCode: -1}})
-		dctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
-		defer cancel()
-		start := time.Now()
-		_, err := c.SendSubscribe(dctx, message("u", "T"))
-		if !errors.Is(err, sender.ErrBusy) || !errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("error = %v, want ErrBusy and DeadlineExceeded", err)
-		}
-		if d := time.Since(start); d > 2*time.Second {
-			t.Fatalf("returned after %v, want about 100ms", d)
-		}
-		if srv.SendRequests() != 1 {
-			t.Fatalf("requests = %d, want 1", srv.SendRequests())
-		}
-		if g, _ := grants.Get(ctx, "u", "T"); g.Remaining != 1 {
-			t.Fatalf("remaining = %d, want 1 (refunded)", g.Remaining)
+		// The deadline is to pass in the backoff after the first (busy)
+		// answer. On a loaded machine it can pass before that answer,
+		// which proves nothing: that round is run again with a deadline
+		// ten times as long, still far inside the backoff.
+		for _, timeout := range []time.Duration{100 * time.Millisecond, time.Second, 10 * time.Second} {
+			srv := newServer(t)
+			grants := memory.New()
+			c := newClient(t, srv, sender.WithGrantStore(grants),
+				sender.WithRetry(sender.RetryPolicy{MaxAttempts: 5, BaseDelay: time.Minute, MaxDelay: time.Minute}))
+			grants.AddOneTime(ctx, "u", "T", 1, 0)
+			srv.OnSend(sendertest.Rule{Reply: sendertest.Reply{ErrCode: -1}})
+			dctx, cancel := context.WithTimeout(ctx, timeout)
+			start := time.Now()
+			_, err := c.SendSubscribe(dctx, message("u", "T"))
+			took := time.Since(start)
+			cancel()
+			if !errors.Is(err, sender.ErrBusy) && timeout < 10*time.Second {
+				t.Logf("the %v deadline passed before WeChat's first answer; again with a longer one", timeout)
+				continue
+			}
+			if !errors.Is(err, sender.ErrBusy) || !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("error = %v, want ErrBusy and DeadlineExceeded", err)
+			}
+			if took > timeout+2*time.Second {
+				t.Fatalf("returned after %v, want about %v (the deadline, not the backoff)", took, timeout)
+			}
+			if srv.SendRequests() != 1 {
+				t.Fatalf("requests = %d, want 1", srv.SendRequests())
+			}
+			if g, _ := grants.Get(ctx, "u", "T"); g.Remaining != 1 {
+				t.Fatalf("remaining = %d, want 1 (refunded)", g.Remaining)
+			}
+			return
 		}
 	})
 	t.Run("deadline while another instance holds the lease", func(t *testing.T) {
@@ -479,7 +525,7 @@ func TestNoGoroutineLeak(t *testing.T) {
 	}
 	wg.Wait()
 	c.CloseIdleConnections()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for runtime.NumGoroutine() > base {
 		if time.Now().After(deadline) {
 			buf := make([]byte, 1<<16)

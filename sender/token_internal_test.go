@@ -346,6 +346,8 @@ func TestSourceInvalidateDuringRefresh(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock.Add(2*time.Hour - 4*time.Minute) // inside the margin: a refresh starts
+	waiting := &leaseWatch{TokenStore: s.store, held: make(chan struct{})}
+	s.store = waiting
 	started, release := make(chan struct{}), make(chan struct{})
 	var calls atomic.Int32
 	s.fetch = func(context.Context, bool) (store.Token, error) {
@@ -374,7 +376,13 @@ func TestSourceInvalidateDuringRefresh(t *testing.T) {
 		}
 		again <- tok
 	}()
-	time.Sleep(20 * time.Millisecond) // let it join a flight
+	// It starts a refresh of its own, which waits for the first one's
+	// lease.
+	select {
+	case <-waiting.held:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the caller after the rejection did not start a refresh of its own")
+	}
 	close(release)
 	if tok := <-inFlight; tok != old {
 		t.Fatalf("the refresh begun before the rejection gave %v, want its own result %v", tok, old)
@@ -388,4 +396,20 @@ func TestSourceInvalidateDuringRefresh(t *testing.T) {
 	if tok, err := s.store.GetToken(ctx, s.key); err != nil || tok.AccessToken != "fresh" {
 		t.Fatalf("stored token = %q, %v; want the new one", tok.AccessToken, err)
 	}
+}
+
+// leaseWatch is a token store that closes held the first time a lease is
+// found held.
+type leaseWatch struct {
+	store.TokenStore
+	once sync.Once
+	held chan struct{}
+}
+
+func (w *leaseWatch) AcquireLease(ctx context.Context, key string, ttl time.Duration) (store.Lease, error) {
+	l, err := w.TokenStore.AcquireLease(ctx, key, ttl)
+	if errors.Is(err, store.ErrLeaseHeld) {
+		w.once.Do(func() { close(w.held) })
+	}
+	return l, err
 }

@@ -34,7 +34,7 @@ var failures = []failure{
 		return []sendertest.Rule{{ToUser: u, Reply: sendertest.Reply{ErrCode: -1}}}
 	}},
 	{name: "timeout", ambiguous: true, rules: func(u string) []sendertest.Rule {
-		return []sendertest.Rule{{ToUser: u, Times: 3, Reply: sendertest.Reply{Delay: 2 * time.Second}}}
+		return []sendertest.Rule{{ToUser: u, Times: 3, Reply: sendertest.Reply{Delay: time.Minute}}}
 	}},
 	{name: "dropped", ambiguous: true, rules: func(u string) []sendertest.Rule {
 		return []sendertest.Rule{
@@ -53,7 +53,10 @@ const (
 	usersPerFailure = 4
 	grantsPerUser   = 4
 	sendsPerUser    = 8
-	sendTimeout     = 300 * time.Millisecond
+	// sendTimeout is the HTTP client's timeout: what makes the "timeout"
+	// sends (held a minute by the fake) fail. Every other send must beat
+	// it, all of them at once, on a loaded machine too: 0.3 s did not.
+	sendTimeout = 5 * time.Second
 )
 
 // outcome is what one user's sends came to.

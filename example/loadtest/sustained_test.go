@@ -173,7 +173,7 @@ func checkHookRuns(t *testing.T, logs *logCounter, workers []*worker) {
 		}
 		return d
 	}
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 	for len(differ()) > 0 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}

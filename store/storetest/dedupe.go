@@ -21,8 +21,8 @@ func RunDedupeStore(t *testing.T, newStore func(t *testing.T) store.DedupeStore)
 		{"Abort", testDedupeAbort},
 		{"AbortAfterDone", testDedupeAbortAfterDone},
 		{"DoneWithoutBegin", testDedupeDoneWithoutBegin},
-		{"LeaseExpiry", testDedupeLeaseExpiry},
-		{"DoneExpiry", testDedupeDoneExpiry},
+		{"LeaseExpiry", expiring(testDedupeLeaseExpiry)},
+		{"DoneExpiry", expiring(testDedupeDoneExpiry)},
 		{"Race", testDedupeRace},
 		{"InvalidArguments", testDedupeInvalidArguments},
 		{"CancelledContext", testDedupeCancelledContext},
@@ -33,7 +33,7 @@ func RunDedupeStore(t *testing.T, newStore func(t *testing.T) store.DedupeStore)
 	runDedupeExtend(t, newStore)
 }
 
-func begin(t *testing.T, ctx context.Context, s store.DedupeStore, key string, lease time.Duration, want store.DedupeState) {
+func begin(t testing.TB, ctx context.Context, s store.DedupeStore, key string, lease time.Duration, want store.DedupeState) {
 	t.Helper()
 	got, err := s.Begin(ctx, key, lease)
 	noErr(t, "Begin", err)
@@ -76,24 +76,24 @@ func testDedupeDoneWithoutBegin(t *testing.T, s store.DedupeStore) {
 	begin(t, ctx, s, key, time.Minute, store.DedupeDone)
 }
 
-func testDedupeLeaseExpiry(t *testing.T, s store.DedupeStore) {
+func testDedupeLeaseExpiry(t testing.TB, s store.DedupeStore, tm *timing) {
 	ctx, key, kept := testContext(t), unique("push"), unique("kept")
-	begin(t, ctx, s, key, shortTTL, store.DedupeNew)
-	begin(t, ctx, s, kept, longTTL, store.DedupeNew)
+	begin(t, ctx, s, key, tm.short, store.DedupeNew)
+	begin(t, ctx, s, kept, tm.long, store.DedupeNew)
 	begin(t, ctx, s, key, time.Minute, store.DedupeInFlight)
-	time.Sleep(settle)
+	tm.wait()
 	begin(t, ctx, s, key, time.Minute, store.DedupeNew)
 	begin(t, ctx, s, kept, time.Minute, store.DedupeInFlight)
 }
 
-func testDedupeDoneExpiry(t *testing.T, s store.DedupeStore) {
+func testDedupeDoneExpiry(t testing.TB, s store.DedupeStore, tm *timing) {
 	ctx, key, kept := testContext(t), unique("push"), unique("kept")
 	begin(t, ctx, s, key, time.Minute, store.DedupeNew)
-	noErr(t, "Done", s.Done(ctx, key, shortTTL))
+	noErr(t, "Done", s.Done(ctx, key, tm.short))
 	begin(t, ctx, s, kept, time.Minute, store.DedupeNew)
-	noErr(t, "Done", s.Done(ctx, kept, longTTL))
+	noErr(t, "Done", s.Done(ctx, kept, tm.long))
 	begin(t, ctx, s, key, time.Minute, store.DedupeDone)
-	time.Sleep(settle)
+	tm.wait()
 	begin(t, ctx, s, key, time.Minute, store.DedupeNew)
 	begin(t, ctx, s, kept, time.Minute, store.DedupeDone)
 }

@@ -20,9 +20,9 @@ func runDedupeExtend(t *testing.T, newStore func(t *testing.T) store.DedupeStore
 		run  func(t *testing.T, s store.DedupeExtender)
 	}{
 		{"ExtendStates", testExtendStates},
-		{"ExtendLengthensLease", testExtendLengthensLease},
-		{"ExtendShortensLease", testExtendShortensLease},
-		{"ExtendLeavesDone", testExtendLeavesDone},
+		{"ExtendLengthensLease", expiring(testExtendLengthensLease)},
+		{"ExtendShortensLease", expiring(testExtendShortensLease)},
+		{"ExtendLeavesDone", expiring(testExtendLeavesDone)},
 		{"ExtendInvalidArguments", testExtendInvalidArguments},
 	}
 	for _, tc := range tests {
@@ -30,7 +30,7 @@ func runDedupeExtend(t *testing.T, newStore func(t *testing.T) store.DedupeStore
 	}
 }
 
-func extend(t *testing.T, ctx context.Context, s store.DedupeExtender, key string, lease time.Duration, want store.DedupeState) {
+func extend(t testing.TB, ctx context.Context, s store.DedupeExtender, key string, lease time.Duration, want store.DedupeState) {
 	t.Helper()
 	got, err := s.Extend(ctx, key, lease)
 	noErr(t, "Extend", err)
@@ -55,12 +55,12 @@ func testExtendStates(t *testing.T, s store.DedupeExtender) {
 
 // testExtendLengthensLease: a claim extended before its lease ran out
 // outlives that lease; an expired claim cannot be extended.
-func testExtendLengthensLease(t *testing.T, s store.DedupeExtender) {
+func testExtendLengthensLease(t testing.TB, s store.DedupeExtender, tm *timing) {
 	ctx, key, lapsed := testContext(t), unique("push"), unique("lapsed")
-	begin(t, ctx, s, key, shortTTL, store.DedupeNew)
-	begin(t, ctx, s, lapsed, shortTTL, store.DedupeNew)
+	begin(t, ctx, s, key, tm.short, store.DedupeNew)
+	begin(t, ctx, s, lapsed, tm.short, store.DedupeNew)
 	extend(t, ctx, s, key, time.Minute, store.DedupeInFlight)
-	time.Sleep(settle)
+	tm.wait()
 	begin(t, ctx, s, key, time.Minute, store.DedupeInFlight)
 	extend(t, ctx, s, lapsed, time.Minute, store.DedupeNew)
 	begin(t, ctx, s, lapsed, time.Minute, store.DedupeNew)
@@ -68,22 +68,22 @@ func testExtendLengthensLease(t *testing.T, s store.DedupeExtender) {
 
 // testExtendShortensLease: Extend sets the lease from now, as Begin does;
 // it does not only lengthen it.
-func testExtendShortensLease(t *testing.T, s store.DedupeExtender) {
+func testExtendShortensLease(t testing.TB, s store.DedupeExtender, tm *timing) {
 	ctx, key := testContext(t), unique("push")
 	begin(t, ctx, s, key, time.Minute, store.DedupeNew)
-	extend(t, ctx, s, key, shortTTL, store.DedupeInFlight)
-	time.Sleep(settle)
+	extend(t, ctx, s, key, tm.short, store.DedupeInFlight)
+	tm.wait()
 	begin(t, ctx, s, key, time.Minute, store.DedupeNew)
 }
 
 // testExtendLeavesDone: Extend on a done key changes nothing, not even
 // when the record expires.
-func testExtendLeavesDone(t *testing.T, s store.DedupeExtender) {
+func testExtendLeavesDone(t testing.TB, s store.DedupeExtender, tm *timing) {
 	ctx, key := testContext(t), unique("push")
 	begin(t, ctx, s, key, time.Minute, store.DedupeNew)
-	noErr(t, "Done", s.Done(ctx, key, shortTTL))
+	noErr(t, "Done", s.Done(ctx, key, tm.short))
 	extend(t, ctx, s, key, time.Minute, store.DedupeDone)
-	time.Sleep(settle)
+	tm.wait()
 	begin(t, ctx, s, key, time.Minute, store.DedupeNew)
 }
 

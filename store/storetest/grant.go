@@ -26,14 +26,14 @@ func RunGrantStore(t *testing.T, newStore func(t *testing.T) store.GrantStore) {
 		{"RefundLongTerm", testRefundLongTerm},
 		{"RefundAfterRevoke", testRefundAfterRevoke},
 		{"RefundAfterDeleteUser", testRefundAfterDeleteUser},
-		{"RefundAfterExpiry", testRefundAfterExpiry},
+		{"RefundAfterExpiry", expiring(testRefundAfterExpiry)},
 		{"RegrantNewGeneration", testRegrantNewGeneration},
 		{"Revoke", testRevoke},
 		{"GetMissing", testGetMissing},
 		{"List", testList},
 		{"DeleteUser", testDeleteUser},
 		{"InvalidArguments", testGrantInvalidArguments},
-		{"Expiry", testGrantExpiry},
+		{"Expiry", expiring(testGrantExpiry)},
 		{"CancelledContext", testGrantCancelledContext},
 		{"ConcurrentConsume", testConcurrentConsume},
 		{"ConcurrentReconcile", testConcurrentReconcile},
@@ -48,13 +48,13 @@ func RunGrantStore(t *testing.T, newStore func(t *testing.T) store.GrantStore) {
 // grantFixture bundles a store with a context and a fresh user for one
 // subtest, and checks results as it goes.
 type grantFixture struct {
-	t    *testing.T
+	t    testing.TB
 	ctx  context.Context
 	s    store.GrantStore
 	user string
 }
 
-func newGrantFixture(t *testing.T, s store.GrantStore) *grantFixture {
+func newGrantFixture(t testing.TB, s store.GrantStore) *grantFixture {
 	return &grantFixture{t: t, ctx: testContext(t), s: s, user: unique("user")}
 }
 
@@ -252,11 +252,11 @@ func testRefundAfterDeleteUser(t *testing.T, s store.GrantStore) {
 	f.wantList(f.user)
 }
 
-func testRefundAfterExpiry(t *testing.T, s store.GrantStore) {
+func testRefundAfterExpiry(t testing.TB, s store.GrantStore, tm *timing) {
 	f := newGrantFixture(t, s)
-	f.add("t1", 1, shortTTL, 1)
+	f.add("t1", 1, tm.short, 1)
 	r := f.consume("t1", store.OneTime)
-	time.Sleep(settle)
+	tm.wait()
 	f.refund(r)
 	f.wantMissing("t1")
 	f.noGrant("t1")

@@ -9,7 +9,7 @@ import (
 
 // testGrantExpiry sets up every expiry case on its own template, waits once
 // for the short TTL to pass, and then checks what survived.
-func testGrantExpiry(t *testing.T, s store.GrantStore) {
+func testGrantExpiry(t testing.TB, s store.GrantStore, tm *timing) {
 	f := newGrantFixture(t, s)
 	type check struct {
 		ttl       time.Duration // 0: ExpiresAt must be zero
@@ -22,26 +22,26 @@ func testGrantExpiry(t *testing.T, s store.GrantStore) {
 		before check  // right after setup
 		after  *check // after the short TTL passed; nil: the record is gone
 	}{
-		{"ttl-expires", func(tm string) { f.add(tm, 1, shortTTL, 1) },
-			check{shortTTL, 1, false}, nil},
-		{"zero-ttl-never-expires", func(tm string) { f.add(tm, 1, 0, 1) },
+		{"ttl-expires", func(tp string) { f.add(tp, 1, tm.short, 1) },
+			check{tm.short, 1, false}, nil},
+		{"zero-ttl-never-expires", func(tp string) { f.add(tp, 1, 0, 1) },
 			check{0, 1, false}, &check{0, 1, false}},
-		{"later-zero-ttl-persists", func(tm string) { f.add(tm, 1, shortTTL, 1); f.add(tm, 1, 0, 2) },
+		{"later-zero-ttl-persists", func(tp string) { f.add(tp, 1, tm.short, 1); f.add(tp, 1, 0, 2) },
 			check{0, 2, false}, &check{0, 2, false}},
-		{"persistent-stays-persistent", func(tm string) { f.add(tm, 1, 0, 1); f.add(tm, 1, shortTTL, 2) },
+		{"persistent-stays-persistent", func(tp string) { f.add(tp, 1, 0, 1); f.add(tp, 1, tm.short, 2) },
 			check{0, 2, false}, &check{0, 2, false}},
-		{"longer-ttl-extends", func(tm string) { f.add(tm, 1, shortTTL, 1); f.add(tm, 1, longTTL, 2) },
-			check{longTTL, 2, false}, &check{longTTL, 2, false}},
-		{"shorter-ttl-keeps-longer", func(tm string) { f.add(tm, 1, longTTL, 1); f.add(tm, 1, shortTTL, 2) },
-			check{longTTL, 2, false}, &check{longTTL, 2, false}},
-		{"long-term-expires", func(tm string) { f.setLongTerm(tm, shortTTL) },
-			check{shortTTL, 0, true}, nil},
-		{"long-term-then-persistent-add", func(tm string) { f.setLongTerm(tm, shortTTL); f.add(tm, 1, 0, 1) },
+		{"longer-ttl-extends", func(tp string) { f.add(tp, 1, tm.short, 1); f.add(tp, 1, tm.long, 2) },
+			check{tm.long, 2, false}, &check{tm.long, 2, false}},
+		{"shorter-ttl-keeps-longer", func(tp string) { f.add(tp, 1, tm.long, 1); f.add(tp, 1, tm.short, 2) },
+			check{tm.long, 2, false}, &check{tm.long, 2, false}},
+		{"long-term-expires", func(tp string) { f.setLongTerm(tp, tm.short) },
+			check{tm.short, 0, true}, nil},
+		{"long-term-then-persistent-add", func(tp string) { f.setLongTerm(tp, tm.short); f.add(tp, 1, 0, 1) },
 			check{0, 1, true}, &check{0, 1, true}},
-		{"huge-ttl", func(tm string) { f.add(tm, 1, hugeTTL, 1) },
+		{"huge-ttl", func(tp string) { f.add(tp, 1, hugeTTL, 1) },
 			check{hugeTTL, 1, false}, &check{hugeTTL, 1, false}},
-		{"one-time-then-longer-long-term", func(tm string) { f.add(tm, 1, shortTTL, 1); f.setLongTerm(tm, longTTL) },
-			check{longTTL, 1, true}, &check{longTTL, 1, true}},
+		{"one-time-then-longer-long-term", func(tp string) { f.add(tp, 1, tm.short, 1); f.setLongTerm(tp, tm.long) },
+			check{tm.long, 1, true}, &check{tm.long, 1, true}},
 	}
 	verify := func(tmpl string, c check, g store.Grant, begin time.Time) {
 		t.Helper()
@@ -68,7 +68,7 @@ func testGrantExpiry(t *testing.T, s store.GrantStore) {
 		verify(tc.tmpl, tc.before, f.get(tc.tmpl), begin)
 	}
 
-	time.Sleep(settle)
+	tm.wait()
 
 	var survivors []store.Grant
 	for _, tc := range tests {

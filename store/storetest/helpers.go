@@ -9,8 +9,8 @@ import (
 	"time"
 )
 
-// Timings shared by the expiry tests. shortTTL must be over by the time
-// settle has passed; longTTL must not be, even on a slow, loaded machine.
+// Timings of the first round of the expiry tests (see expiring). shortTTL
+// must be over by the time settle has passed; longTTL must not be.
 const (
 	shortTTL = 150 * time.Millisecond
 	settle   = 350 * time.Millisecond
@@ -31,7 +31,7 @@ func unique(name string) string {
 }
 
 // testContext returns a context that bounds every call of one subtest.
-func testContext(t *testing.T) context.Context {
+func testContext(t testing.TB) context.Context {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	t.Cleanup(cancel)
@@ -46,7 +46,7 @@ func cancelledContext() context.Context {
 }
 
 // wantErrIs fails the test unless errors.Is(err, target).
-func wantErrIs(t *testing.T, what string, err, target error) {
+func wantErrIs(t testing.TB, what string, err, target error) {
 	t.Helper()
 	if !errors.Is(err, target) {
 		t.Fatalf("%s: err = %v, want errors.Is(err, %v)", what, err, target)
@@ -54,7 +54,7 @@ func wantErrIs(t *testing.T, what string, err, target error) {
 }
 
 // noErr fails the test on a non-nil error.
-func noErr(t *testing.T, what string, err error) {
+func noErr(t testing.TB, what string, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatalf("%s: unexpected error: %v", what, err)
@@ -63,7 +63,7 @@ func noErr(t *testing.T, what string, err error) {
 
 // wantExpiry fails the test unless got lies in [before+ttl, after+ttl],
 // widened by slack for stores that round to the millisecond.
-func wantExpiry(t *testing.T, what string, got, before, after time.Time, ttl time.Duration) {
+func wantExpiry(t testing.TB, what string, got, before, after time.Time, ttl time.Duration) {
 	t.Helper()
 	lo := before.Add(ttl - slack)
 	hi := after.Add(ttl + slack)

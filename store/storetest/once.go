@@ -24,7 +24,7 @@ func runApplyOnce(t *testing.T, newStore func(t *testing.T) store.GrantStore) {
 		{"ApplyOnce/AddOnce", testApplyOnceAdd},
 		{"ApplyOnce/LongTermAndRevoke", testApplyOnceLongTermAndRevoke},
 		{"ApplyOnce/KeyPerUser", testApplyOnceKeyPerUser},
-		{"ApplyOnce/KeyExpires", testApplyOnceKeyExpires},
+		{"ApplyOnce/KeyExpires", expiring(testApplyOnceKeyExpires)},
 		{"ApplyOnce/Concurrent", testApplyOnceConcurrent},
 		{"ApplyOnce/InvalidArguments", testApplyOnceInvalid},
 	}
@@ -33,7 +33,7 @@ func runApplyOnce(t *testing.T, newStore func(t *testing.T) store.GrantStore) {
 	}
 }
 
-func applyOnce(t *testing.T, s store.OnceGrantStore, key, user, tmpl string, c store.GrantChange, want bool) {
+func applyOnce(t testing.TB, s store.OnceGrantStore, key, user, tmpl string, c store.GrantChange, want bool) {
 	t.Helper()
 	got, err := s.ApplyOnce(testContext(t), key, time.Minute, user, tmpl, c, 0)
 	noErr(t, "ApplyOnce("+key+", "+c.String()+")", err)
@@ -42,7 +42,7 @@ func applyOnce(t *testing.T, s store.OnceGrantStore, key, user, tmpl string, c s
 	}
 }
 
-func wantGrant(t *testing.T, s store.GrantStore, user, tmpl string, remaining int64, longTerm bool) {
+func wantGrant(t testing.TB, s store.GrantStore, user, tmpl string, remaining int64, longTerm bool) {
 	t.Helper()
 	g, err := s.Get(testContext(t), user, tmpl)
 	noErr(t, "Get", err)
@@ -86,19 +86,18 @@ func testApplyOnceKeyPerUser(t *testing.T, s store.OnceGrantStore) {
 	wantGrant(t, s, b, "T", 1, false)
 }
 
-func testApplyOnceKeyExpires(t *testing.T, s store.OnceGrantStore) {
+func testApplyOnceKeyExpires(t testing.TB, s store.OnceGrantStore, tm *timing) {
 	user := unique("once-exp")
 	ctx := testContext(t)
-	const opTTL = 150 * time.Millisecond
 	for i, want := range []bool{true, false} {
-		got, err := s.ApplyOnce(ctx, "k", opTTL, user, "T", store.AddOneTimeGrant, 0)
+		got, err := s.ApplyOnce(ctx, "k", tm.short, user, "T", store.AddOneTimeGrant, 0)
 		noErr(t, "ApplyOnce", err)
 		if got != want {
 			t.Fatalf("call %d: applied=%v, want %v", i, got, want)
 		}
 	}
-	time.Sleep(opTTL + 150*time.Millisecond)
-	got, err := s.ApplyOnce(ctx, "k", opTTL, user, "T", store.AddOneTimeGrant, 0)
+	tm.wait()
+	got, err := s.ApplyOnce(ctx, "k", tm.short, user, "T", store.AddOneTimeGrant, 0)
 	noErr(t, "ApplyOnce after the key expired", err)
 	if !got {
 		t.Fatal("ApplyOnce after its key expired did not apply")

@@ -132,7 +132,7 @@ func (f *receiptFixture) lookupGone(user, key string) {
 // eventually polls cond every 10 ms until it holds, failing the test when
 // it still does not after wait: expiry tests wait for a store to notice
 // a TTL ran out without betting on how late a loaded machine wakes up.
-func eventually(t *testing.T, what string, wait time.Duration, cond func() bool) {
+func eventually(t testing.TB, what string, wait time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(wait)
 	for !cond() {

@@ -21,10 +21,10 @@ func RunTokenStore(t *testing.T, newStore func(t *testing.T) store.TokenStore) {
 	}{
 		{"GetMissing", testTokenGetMissing},
 		{"SetGet", testTokenSetGet},
-		{"Expiry", testTokenExpiry},
+		{"Expiry", expiring(testTokenExpiry)},
 		{"Invalidate", testTokenInvalidate},
 		{"Lease", testLease},
-		{"LeaseStaleRelease", testLeaseStaleRelease},
+		{"LeaseStaleRelease", expiring(testLeaseStaleRelease)},
 		{"LeaseRace", testLeaseRace},
 		{"LeaseLongestTTL", testLeaseLongestTTL},
 		{"InvalidArguments", testTokenInvalidArguments},
@@ -41,7 +41,7 @@ func hourToken(access string) store.Token {
 	return store.Token{AccessToken: access, ExpiresAt: time.UnixMilli(time.Now().Add(time.Hour).UnixMilli())}
 }
 
-func wantToken(t *testing.T, ctx context.Context, s store.TokenStore, key string, want store.Token) {
+func wantToken(t testing.TB, ctx context.Context, s store.TokenStore, key string, want store.Token) {
 	t.Helper()
 	got, err := s.GetToken(ctx, key)
 	noErr(t, "GetToken", err)
@@ -50,7 +50,7 @@ func wantToken(t *testing.T, ctx context.Context, s store.TokenStore, key string
 	}
 }
 
-func wantNoToken(t *testing.T, ctx context.Context, s store.TokenStore, key string) {
+func wantNoToken(t testing.TB, ctx context.Context, s store.TokenStore, key string) {
 	t.Helper()
 	got, err := s.GetToken(ctx, key)
 	wantErrIs(t, "GetToken("+key+")", err, store.ErrNotFound)
@@ -84,9 +84,9 @@ func testTokenSetGet(t *testing.T, s store.TokenStore) {
 	wantToken(t, ctx, s, app, second)
 }
 
-func testTokenExpiry(t *testing.T, s store.TokenStore) {
+func testTokenExpiry(t testing.TB, s store.TokenStore, tm *timing) {
 	ctx, app, kept := testContext(t), unique("app"), unique("kept")
-	short := store.Token{AccessToken: "short", ExpiresAt: time.Now().Add(shortTTL)}
+	short := store.Token{AccessToken: "short", ExpiresAt: time.Now().Add(tm.short)}
 	noErr(t, "SetToken", s.SetToken(ctx, app, short))
 	long := hourToken("long")
 	noErr(t, "SetToken", s.SetToken(ctx, kept, long))
@@ -95,7 +95,7 @@ func testTokenExpiry(t *testing.T, s store.TokenStore) {
 	if got.AccessToken != "short" {
 		t.Fatalf("GetToken before expiry = %+v, want AccessToken %q", got, "short")
 	}
-	time.Sleep(settle)
+	tm.wait()
 	wantNoToken(t, ctx, s, app)
 	wantToken(t, ctx, s, kept, long)
 	// A token stored already expired is not returned.
@@ -117,7 +117,7 @@ func testTokenInvalidate(t *testing.T, s store.TokenStore) {
 	wantNoToken(t, ctx, s, app)
 }
 
-func acquire(t *testing.T, ctx context.Context, s store.TokenStore, key string, ttl time.Duration) store.Lease {
+func acquire(t testing.TB, ctx context.Context, s store.TokenStore, key string, ttl time.Duration) store.Lease {
 	t.Helper()
 	l, err := s.AcquireLease(ctx, key, ttl)
 	noErr(t, "AcquireLease", err)
@@ -127,7 +127,7 @@ func acquire(t *testing.T, ctx context.Context, s store.TokenStore, key string, 
 	return l
 }
 
-func wantHeld(t *testing.T, ctx context.Context, s store.TokenStore, key string) {
+func wantHeld(t testing.TB, ctx context.Context, s store.TokenStore, key string) {
 	t.Helper()
 	l, err := s.AcquireLease(ctx, key, time.Minute)
 	wantErrIs(t, "AcquireLease("+key+")", err, store.ErrLeaseHeld)
@@ -160,11 +160,11 @@ func testLeaseLongestTTL(t *testing.T, s store.TokenStore) {
 	noErr(t, "ReleaseLease", s.ReleaseLease(ctx, l))
 }
 
-func testLeaseStaleRelease(t *testing.T, s store.TokenStore) {
+func testLeaseStaleRelease(t testing.TB, s store.TokenStore, tm *timing) {
 	ctx, app := testContext(t), unique("app")
-	stale := acquire(t, ctx, s, app, shortTTL)
+	stale := acquire(t, ctx, s, app, tm.short)
 	wantHeld(t, ctx, s, app)
-	time.Sleep(settle) // the lease expires on its own
+	tm.wait() // the lease expires on its own
 	current := acquire(t, ctx, s, app, time.Minute)
 	noErr(t, "ReleaseLease(stale)", s.ReleaseLease(ctx, stale))
 	wantHeld(t, ctx, s, app)

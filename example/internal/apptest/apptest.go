@@ -7,7 +7,9 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -46,9 +48,13 @@ func Run(t *testing.T, serve Serve, env map[string]string) {
 
 func run(t *testing.T, serve Serve, extra map[string]string, encrypted bool) {
 	ctx := context.Background()
-	// An appid of its own: with Redis, the scheduled-send queues are the
-	// app's, and other test processes share the server.
-	wechat := sendertest.NewServer(sendertest.WithApp("wx"+strings.ReplaceAll(t.Name(), "/", "_")+time.Now().Format("150405.000000000"), sendertest.DefaultSecret))
+	// An appid of its own: the app keeps the access token and its
+	// scheduled-send queues in Redis under the appid, and the Redis may be
+	// shared with other runs of this test (example/nethttp and
+	// example/fiber run it at the same time under go test ./...), whose
+	// fake WeChat would reject this one's token.
+	appID := "wx_contract_" + strconv.FormatUint(rand.Uint64(), 36)
+	wechat := sendertest.NewServer(sendertest.WithApp(appID, sendertest.DefaultSecret))
 	t.Cleanup(wechat.Close)
 	env := map[string]string{
 		"WECHAT_APPID": wechat.AppID, "WECHAT_SECRET": wechat.Secret, "WECHAT_TOKEN": token,
