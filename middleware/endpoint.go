@@ -37,6 +37,7 @@ type Endpoint struct {
 	maxBody     int64
 	hookTimeout time.Duration
 	log         *slog.Logger
+	rejects     *rejectLog
 
 	gate    *gate
 	watch   *watchdog
@@ -66,6 +67,7 @@ func New(cfg Config) (*Endpoint, error) {
 		maxBody:     cfg.MaxBodyBytes,
 		hookTimeout: cfg.HookTimeout,
 		log:         cfg.Logger,
+		rejects:     newRejectLog(),
 	}
 	e.onceGrants, _ = cfg.Grants.(store.OnceGrantStore)
 	if e.mode == 0 {
