@@ -2,6 +2,7 @@ package main
 
 import (
 	"net"
+	"os"
 	"testing"
 
 	"github.com/wxsub/wxsub/example/internal/app"
@@ -19,6 +20,9 @@ func serveForTest(t *testing.T, a *app.App) string {
 	t.Cleanup(func() { _ = f.Shutdown() })
 	return "http://" + ln.Addr().String()
 }
+
+// TestMain says, after the tests, how many were skipped for want of Redis.
+func TestMain(m *testing.M) { os.Exit(redistest.Main(m)) }
 
 func TestContract(t *testing.T) {
 	apptest.Run(t, serveForTest, nil)

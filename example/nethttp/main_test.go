@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http/httptest"
+	"os"
 	"testing"
 
 	"github.com/wxsub/wxsub/example/internal/app"
@@ -14,6 +15,9 @@ func serveForTest(t *testing.T, a *app.App) string {
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
+
+// TestMain says, after the tests, how many were skipped for want of Redis.
+func TestMain(m *testing.M) { os.Exit(redistest.Main(m)) }
 
 func TestContract(t *testing.T) {
 	apptest.Run(t, serveForTest, nil)
