@@ -24,5 +24,5 @@ func TestContract(t *testing.T) {
 }
 
 func TestContractWithRedis(t *testing.T) {
-	apptest.Run(t, serveForTest, map[string]string{"REDIS_URL": "redis://" + redistest.Addr(t)})
+	apptest.Run(t, serveForTest, map[string]string{"REDIS_URL": redistest.Addr(t)})
 }
