@@ -3,7 +3,7 @@ package middleware
 import (
 	"context"
 	"log/slog"
-	"sync/atomic"
+	"sync"
 	"time"
 )
 
@@ -23,10 +23,12 @@ type rejectLog struct {
 	other   reasonLog             // any reason missing from the map
 }
 
-// reasonLog is the warning state of one reason.
+// reasonLog is the warning state of one reason. A mutex, not atomics, so
+// that every rejection is counted in exactly one warning's "suppressed".
 type reasonLog struct {
-	next       atomic.Int64 // Unix nanoseconds before which no warning is due
-	suppressed atomic.Int64 // rejections logged at debug level since the last warning
+	mu         sync.Mutex
+	next       time.Time // no warning is due before it
+	suppressed int64     // rejections logged at debug level since the last warning
 }
 
 func newRejectLog() *rejectLog {
@@ -50,13 +52,15 @@ func (l *rejectLog) warn(reason string, now time.Time) (suppressed int64, ok boo
 	if r == nil {
 		r = &l.other
 	}
-	t := now.UnixNano()
-	next := r.next.Load()
-	if t >= next && r.next.CompareAndSwap(next, t+int64(rejectWarnEvery)) {
-		return r.suppressed.Swap(0), true
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if now.Before(r.next) {
+		r.suppressed++
+		return 0, false
 	}
-	r.suppressed.Add(1)
-	return 0, false
+	r.next = now.Add(rejectWarnEvery)
+	suppressed, r.suppressed = r.suppressed, 0
+	return suppressed, true
 }
 
 // refuse logs a rejected request and builds its response. Every rejection
