@@ -159,9 +159,31 @@ type Config struct {
 	QueueSize  int
 	QueueBytes int64
 
-	// Logger receives a line for every failed hook, store error and
-	// rejected request, and a warning for a subscription event or item
-	// that books no grant because it names no template. Nil discards them.
+	// Logger receives the route's log lines; nil discards them. Every
+	// line's message starts with "wxsub: ". By level:
+	//
+	//   - Error: a failed, panicking or timed-out hook ("hooks failed"), a
+	//     panic in DedupeKey or LongTerm, a store error, a reply that cannot
+	//     be encrypted: what the route answers 500 to, and in async mode
+	//     what fails after the answer.
+	//   - Warn: a rejected request (a 4xx answer, or a 503 for a push in
+	//     progress, a full queue or a closed Endpoint), when it is the
+	//     first with its reason in a minute: "request rejected" with
+	//     "status", "reason", "check" (what to check: for a wrong Token,
+	//     EncodingAESKey or AppID, which setting) and "suppressed" (the
+	//     rejections with that reason since the last such line, each logged
+	//     at Debug). Also a correctly signed plaintext push refused in safe
+	//     mode, a verified push with more than MaxItems items, a
+	//     subscription event or item that books no grant because it names
+	//     no template, a claim that ran out before its push finished, and in
+	//     async mode a passive reply that cannot be sent and a queued push
+	//     that outwaited its claim.
+	//   - Debug: every other rejected request, "request rejected" with
+	//     "status" and "reason".
+	//
+	// So each rejected request is logged once, at Warn or at Debug, and a
+	// flood of forged requests adds at most one Warn line a minute per
+	// reason. Nothing is logged at Info, and no line holds a secret.
 	Logger *slog.Logger
 }
 

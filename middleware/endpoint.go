@@ -38,6 +38,7 @@ type Endpoint struct {
 	maxBody     int64
 	hookTimeout time.Duration
 	log         *slog.Logger
+	rejects     *rejectLog
 
 	gate    *gate
 	watch   *watchdog
@@ -67,6 +68,7 @@ func New(cfg Config) (*Endpoint, error) {
 		maxBody:     cfg.MaxBodyBytes,
 		hookTimeout: cfg.HookTimeout,
 		log:         cfg.Logger,
+		rejects:     newRejectLog(),
 	}
 	e.onceGrants, _ = cfg.Grants.(store.OnceGrantStore)
 	if e.mode == 0 {

@@ -94,7 +94,7 @@ func (e *Endpoint) book(ctx *deadlineCtx, msg *codec.Message, key string) (Respo
 			case store.DedupeDone:
 				continue
 			case store.DedupeInFlight:
-				return reject(http.StatusServiceUnavailable, ReasonInFlight), false
+				return e.refuse(http.StatusServiceUnavailable, ReasonInFlight), false
 			default:
 				e.log.ErrorContext(ctx, "wxsub: dedupe store returned an unknown state", "key", itemKey, "state", state)
 				return reject(http.StatusInternalServerError, ReasonStore), false

@@ -80,7 +80,7 @@ func (e *Endpoint) handle(parent context.Context, p *push, now time.Time, encryp
 		if !e.pool.submit(ctx, msg, key, p.size) {
 			e.abort(ctx, key)
 			e.gate.leave()
-			return reject(http.StatusServiceUnavailable, ReasonQueueFull)
+			return e.refuse(http.StatusServiceUnavailable, ReasonQueueFull)
 		}
 		return success()
 	case c == nil:
@@ -123,7 +123,7 @@ func (e *Endpoint) claim(ctx *deadlineCtx, key string) (Response, bool) {
 	case store.DedupeDone:
 		return success(), false
 	case store.DedupeInFlight:
-		return reject(http.StatusServiceUnavailable, ReasonInFlight), false
+		return e.refuse(http.StatusServiceUnavailable, ReasonInFlight), false
 	}
 	e.log.ErrorContext(ctx, "wxsub: dedupe store returned an unknown state", "key", key, "state", state)
 	return reject(http.StatusInternalServerError, ReasonStore), false

@@ -3,7 +3,6 @@ package middleware
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
@@ -21,7 +20,7 @@ func (e *Endpoint) Serve(ctx context.Context, req Request) Response {
 	case http.MethodPost:
 		return e.servePush(ctx, req)
 	}
-	r := reject(http.StatusMethodNotAllowed, ReasonMethod)
+	r := e.refuse(http.StatusMethodNotAllowed, ReasonMethod)
 	r.Allow = AllowedMethods
 	return r
 }
@@ -169,13 +168,4 @@ func (e *Endpoint) fresh(timestamp string, now time.Time) bool {
 	}
 	unix := now.Unix()
 	return ts >= unix-e.window && ts <= unix+e.window
-}
-
-// refuse logs a rejected request at debug level (rejections are what an
-// attacker can produce at will) and builds its response.
-func (e *Endpoint) refuse(status int, reason string) Response {
-	if e.log.Enabled(context.Background(), slog.LevelDebug) {
-		e.log.Debug("wxsub: request rejected", "status", status, "reason", reason)
-	}
-	return reject(status, reason)
 }

@@ -2,9 +2,11 @@ package httpadapter_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -19,21 +21,41 @@ import (
 // Mount the callback route in an http.ServeMux, with typed hooks.
 func Example() {
 	mux := handlers.NewMux()
-	_ = mux.OnSubscribePopup(func(ctx context.Context, ev *handlers.SubscribePopupEvent) error {
-		for _, it := range ev.Items {
-			log.Printf("%s answered %s for %s", ev.FromUserName, it.Status, it.TemplateID)
-		}
-		return nil
-	})
-	_ = mux.OnText(func(ctx context.Context, msg *handlers.TextMessage) error {
-		msg.TransferToCustomerService() // let a human agent answer
-		return nil
-	})
+	err := errors.Join( // each On… method refuses only a nil hook
+		mux.OnSubscribePopup(func(ctx context.Context, ev *handlers.SubscribePopupEvent) error {
+			for _, it := range ev.Items {
+				log.Printf("%s answered %s for %s", ev.FromUserName, it.Status, it.TemplateID)
+			}
+			return nil
+		}),
+		mux.OnSubscribeChange(func(ctx context.Context, ev *handlers.SubscribeChangeEvent) error {
+			for _, it := range ev.Items {
+				log.Printf("%s turned %s %s in their settings", ev.FromUserName, it.TemplateID, it.Status)
+			}
+			return nil
+		}),
+		mux.OnSubscribeSent(func(ctx context.Context, ev *handlers.SubscribeSentEvent) error {
+			for _, it := range ev.Items {
+				if !it.Delivered() {
+					log.Printf("message %s was not delivered: %d %s", it.MsgID, it.ErrorCode, it.ErrorStatus)
+				}
+			}
+			return nil
+		}),
+		mux.OnText(func(ctx context.Context, msg *handlers.TextMessage) error {
+			msg.TransferToCustomerService() // let a human agent answer
+			return nil
+		}),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
 	endpoint, err := middleware.New(middleware.Config{
 		Token:          "AAAAA", // as configured in the admin console
 		EncodingAESKey: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
 		AppID:          "wxba5fad812f8e6fb9",
 		Mux:            mux,
+		Logger:         slog.Default(), // rejected requests and failed hooks; nil logs nothing
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -54,7 +76,10 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		log.Fatal(err)
+	}
 	fmt.Println(resp.StatusCode, string(body))
 	// Output: 200 4375120948345356249
 }

@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"net"
 	"os"
 	"time"
 
@@ -16,10 +17,12 @@ func main() {
 	os.Exit(app.Main("fiber", serve))
 }
 
-func serve(ctx context.Context, a *app.App, addr string) error {
+// serve runs the app's routes on ln until ctx is done, then shuts down
+// (an app.Serve).
+func serve(ctx context.Context, a *app.App, ln net.Listener) error {
 	f := a.FiberApp()
 	errc := make(chan error, 1)
-	go func() { errc <- f.Listen(addr) }()
+	go func() { errc <- f.Listener(ln) }()
 	select {
 	case err := <-errc:
 		return err

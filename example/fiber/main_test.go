@@ -2,6 +2,7 @@ package main
 
 import (
 	"net"
+	"os"
 	"testing"
 
 	"github.com/wxsub/wxsub/example/internal/app"
@@ -20,10 +21,13 @@ func serveForTest(t *testing.T, a *app.App) string {
 	return "http://" + ln.Addr().String()
 }
 
+// TestMain says, after the tests, how many were skipped for want of Redis.
+func TestMain(m *testing.M) { os.Exit(redistest.Main(m)) }
+
 func TestContract(t *testing.T) {
 	apptest.Run(t, serveForTest, nil)
 }
 
 func TestContractWithRedis(t *testing.T) {
-	apptest.Run(t, serveForTest, map[string]string{"REDIS_URL": "redis://" + redistest.Addr(t)})
+	apptest.Run(t, serveForTest, map[string]string{"REDIS_URL": redistest.Addr(t)})
 }

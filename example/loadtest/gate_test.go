@@ -4,6 +4,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/wxsub/wxsub/internal/redistest"
 )
 
 // LoadEnv selects the form of the suite: "short" (CI) or "full".
@@ -32,7 +34,7 @@ func gate(t *testing.T) form {
 	case "full":
 		return form{name: v, sustain: 30 * time.Second, workers: 16, outage: 5 * time.Second, before: 5 * time.Second, after: 10 * time.Second}
 	case "":
-		t.Skipf("load and fault tests are long: set %s=short (a few seconds each) or %s=full to run them", LoadEnv, LoadEnv)
+		redistest.Skip(t, "load and fault tests are long: set "+LoadEnv+"=short (a few seconds each) or "+LoadEnv+"=full to run them")
 	default:
 		t.Fatalf("%s=%q: want short or full", LoadEnv, v)
 	}

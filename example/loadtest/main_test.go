@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/wxsub/wxsub/internal/redistest"
 )
 
 // quiet drops go-redis's own log lines: the fault tests stop Redis on
@@ -14,6 +16,8 @@ type quiet struct{}
 
 func (quiet) Printf(context.Context, string, ...any) {}
 
+// TestMain quiets go-redis when the suite runs, and says after the tests
+// how many were skipped (all of them without WXSUB_LOAD).
 func TestMain(m *testing.M) {
 	if framework := os.Getenv(serveEnv); framework != "" {
 		os.Exit(serveChild(framework))
@@ -21,5 +25,5 @@ func TestMain(m *testing.M) {
 	if os.Getenv(LoadEnv) != "" {
 		goredis.SetLogger(quiet{})
 	}
-	os.Exit(m.Run())
+	os.Exit(redistest.Main(m))
 }

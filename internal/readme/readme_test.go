@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 var snippetRE = regexp.MustCompile("(?s)<!-- snippet: (\\S+) -->\\s*```go\n(.*?)```")
@@ -104,5 +105,63 @@ func TestNoCitationsOutsideTheRepository(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// anchor is GitHub's fragment for a heading: lower case, spaces to '-',
+// punctuation other than '-' and '_' dropped.
+func anchor(heading string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(heading) {
+		switch {
+		case r == ' ':
+			b.WriteByte('-')
+		case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+var (
+	headingRE = regexp.MustCompile(`(?m)^## (.+)$`)
+	tocRE     = regexp.MustCompile(`(?m)^- \[(.+)\]\(#([^)]+)\)$`)
+)
+
+// The table of contents lists every section, in order: a new "## " section
+// needs its line under "## Contents".
+func TestREADMEContentsListsEverySection(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(readme)
+	start := strings.Index(text, "## Contents\n")
+	if start < 0 {
+		t.Fatal("README.md has no ## Contents section")
+	}
+	end := strings.Index(text[start+1:], "\n## ")
+	if end < 0 {
+		t.Fatal("README.md's ## Contents section is the last")
+	}
+	var toc, want []string
+	for _, m := range tocRE.FindAllStringSubmatch(text[start:start+1+end], -1) {
+		if m[2] != anchor(m[1]) {
+			t.Errorf("contents line %q links to #%s, want #%s", m[0], m[2], anchor(m[1]))
+		}
+		toc = append(toc, m[1])
+	}
+	for _, m := range headingRE.FindAllStringSubmatch(text, -1) {
+		if m[1] != "Contents" {
+			want = append(want, m[1])
+		}
+	}
+	if strings.Join(toc, "\n") != strings.Join(want, "\n") {
+		var lines []string
+		for _, h := range want {
+			lines = append(lines, "- ["+h+"](#"+anchor(h)+")")
+		}
+		t.Errorf("README.md's contents list\n  %s\nbut its sections are\n  %s\nso the list should read:\n%s",
+			strings.Join(toc, "\n  "), strings.Join(want, "\n  "), strings.Join(lines, "\n"))
 	}
 }

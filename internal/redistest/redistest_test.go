@@ -10,10 +10,10 @@ import (
 
 func TestClientCleansItsPrefix(t *testing.T) {
 	var prefix string
-	var addr string
+	var opts *redis.Options
 	t.Run("inner", func(t *testing.T) {
 		c, p := Client(t)
-		prefix, addr = p, Addr(t)
+		prefix, opts = p, Options(t)
 		ctx := context.Background()
 		for _, k := range []string{"a", "{b}c", "d*e"} {
 			if err := c.Set(ctx, p+k, "1", time.Minute).Err(); err != nil {
@@ -21,10 +21,10 @@ func TestClientCleansItsPrefix(t *testing.T) {
 			}
 		}
 	})
-	if addr == "" {
+	if opts == nil {
 		t.Skip("inner test skipped")
 	}
-	c := redis.NewClient(&redis.Options{Addr: addr})
+	c := redis.NewClient(opts)
 	defer c.Close()
 	keys, err := c.Keys(context.Background(), escapeGlob(prefix)+"*").Result()
 	if err != nil {
@@ -67,5 +67,27 @@ func TestDurableServerKeepsDataAcrossRestart(t *testing.T) {
 	s.Start()
 	if v, err := c.Get(ctx, "k").Result(); err != nil || v != "v" {
 		t.Fatalf("after a restart: %q, %v; want \"v\"", v, err)
+	}
+}
+
+func TestSkipLogSummary(t *testing.T) {
+	var l skipLog
+	if got := l.summary("./p"); got != "" {
+		t.Fatalf("summary of no skips = %q, want none", got)
+	}
+	l.add("they need Redis")
+	if got, want := l.summary("./p"), "./p: 1 test skipped: they need Redis\n"; got != want {
+		t.Fatalf("summary = %q, want %q", got, want)
+	}
+	l.add("they need Redis")
+	l.add("a server binary")
+	if got, want := l.summary("./p"), "./p: 3 tests skipped: a server binary; they need Redis\n"; got != want {
+		t.Fatalf("summary = %q, want %q", got, want)
+	}
+}
+
+func TestPackageDirIsRelativeToTheModule(t *testing.T) {
+	if got := packageDir(); got != "./internal/redistest" {
+		t.Fatalf("packageDir() = %q, want ./internal/redistest", got)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -246,16 +247,43 @@ func TestCDATAEscape(t *testing.T) {
 	}
 }
 
-// Example pushes a popup event to an Endpoint, as WeChat would, and shows
-// the grant the Endpoint recorded.
+// Example drives an Endpoint in safe mode with a popup push, signed and
+// encrypted as WeChat sends it, and shows the grant the Endpoint recorded.
 func Example() {
 	ctx := context.Background()
 	grants := memory.New()
-	e, _ := middleware.New(middleware.Config{Token: "my-token", Grants: grants})
-	p, _ := pushtest.New(pushtest.Config{Token: "my-token", Format: codec.JSON})
-	req, _ := p.Request(pushtest.Popup("gh_123", "openid-1", time.Now().Unix(), [2]string{"TEMPLATE", "accept"}))
-	resp := e.Serve(ctx, req)
-	g, _ := grants.Get(ctx, "openid-1", "TEMPLATE")
+	e, err := middleware.New(middleware.Config{
+		Token:          "my-token",                                    // the admin console's Token
+		EncodingAESKey: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", // its EncodingAESKey
+		AppID:          "wx0123456789abcdef",                          // the mini-program's appid
+		Grants:         grants,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer e.Close(ctx)
+
+	// The same Token, EncodingAESKey and AppID: the pushes are encrypted
+	// (add Compatible: true for compatible mode's body). Leave the key and
+	// the appid out for plaintext pushes.
+	p, err := pushtest.New(pushtest.Config{
+		Token:          "my-token",
+		EncodingAESKey: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+		AppID:          "wx0123456789abcdef",
+		Format:         codec.JSON,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	req, err := p.Request(pushtest.Popup("gh_123", "openid-1", time.Now().Unix(), [2]string{"TEMPLATE", "accept"}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	resp := e.Serve(ctx, req) // a middleware.Response{Status, ContentType, Body, Allow}
+	g, err := grants.Get(ctx, "openid-1", "TEMPLATE")
+	if err != nil {
+		log.Fatal(err)
+	}
 	fmt.Println(resp.Status, string(resp.Body), g.Remaining)
 	// Output: 200 success 1
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/wxsub/wxsub/internal/redistest"
 )
 
 // quietLogger drops go-redis's internal log lines: the fault tests make it
@@ -14,7 +16,9 @@ type quietLogger struct{}
 
 func (quietLogger) Printf(context.Context, string, ...any) {}
 
+// TestMain quiets go-redis and says, after the tests, how many were skipped
+// for want of Redis.
 func TestMain(m *testing.M) {
 	goredis.SetLogger(quietLogger{})
-	os.Exit(m.Run())
+	os.Exit(redistest.Main(m))
 }

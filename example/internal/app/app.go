@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/wxsub/wxsub/handlers"
+	"github.com/wxsub/wxsub/internal/redisaddr"
 	"github.com/wxsub/wxsub/middleware"
 	"github.com/wxsub/wxsub/sender"
 	"github.com/wxsub/wxsub/sender/outbox"
@@ -17,6 +19,9 @@ import (
 	"github.com/wxsub/wxsub/store/memory"
 	wxredis "github.com/wxsub/wxsub/store/redis"
 )
+
+// redisCheckTimeout bounds the start-up check of REDIS_URL.
+const redisCheckTimeout = 3 * time.Second
 
 // App is the example application, independent of the web framework: the
 // callback Endpoint to mount, and the handlers behind /send and /grants.
@@ -46,16 +51,24 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		dedupe store.DedupeStore
 	)
 	if cfg.RedisURL != "" {
-		opts, err := goredis.ParseURL(cfg.RedisURL)
+		opts, err := redisaddr.Options(cfg.RedisURL)
 		if err != nil {
-			return nil, fmt.Errorf("REDIS_URL: %w", err)
+			return nil, fmt.Errorf("REDIS_URL must be %s: %w", redisaddr.Forms, err)
+		}
+		// One quiet connection attempt first: go-redis would retry the
+		// dial and log a line for each attempt before giving up.
+		if err := redisaddr.Dial(ctx, opts, redisCheckTimeout); err != nil {
+			return nil, fmt.Errorf("REDIS_URL: cannot connect to Redis at %s: %w", opts.Addr, err)
 		}
 		// Let request contexts bound every Redis call.
 		opts.ContextTimeoutEnabled = true
 		a.redis = goredis.NewClient(opts)
-		if err := a.redis.Ping(ctx).Err(); err != nil {
+		pctx, cancel := context.WithTimeout(ctx, redisCheckTimeout)
+		err = a.redis.Ping(pctx).Err()
+		cancel()
+		if err != nil {
 			a.redis.Close()
-			return nil, fmt.Errorf("REDIS_URL: cannot reach Redis: %w", err)
+			return nil, fmt.Errorf("REDIS_URL: Redis at %s does not answer PING: %w", opts.Addr, err)
 		}
 		rs, err := wxredis.New(a.redis)
 		if err != nil {
@@ -105,7 +118,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	if a.Endpoint, err = middleware.New(mcfg); err != nil {
 		a.Close(ctx)
-		return nil, err
+		return nil, fmt.Errorf("callback route from the WECHAT_ variables: %w", err)
 	}
 	a.Sender, err = sender.New(cfg.AppID, cfg.Secret,
 		sender.WithBaseURL(cfg.APIBase),

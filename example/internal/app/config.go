@@ -6,8 +6,12 @@ package app
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/wxsub/wxsub/internal/redisaddr"
+	"github.com/wxsub/wxsub/middleware"
 )
 
 // Config is the example app's configuration, read from the environment.
@@ -18,13 +22,14 @@ type Config struct {
 	AESKey        string        // WECHAT_AES_KEY (optional; empty: plaintext mode only)
 	APIBase       string        // WECHAT_API_BASE (optional; default: the real WeChat API)
 	Addr          string        // ADDR (default 127.0.0.1:8080)
-	RedisURL      string        // REDIS_URL (optional; when set, state lives in Redis)
+	RedisURL      string        // REDIS_URL (optional; host:port or redis://…; when set, state lives in Redis)
 	LongTerm      []string      // WECHAT_LONG_TERM_TEMPLATES (comma-separated)
 	StableToken   bool          // WECHAT_STABLE_TOKEN=1
 	ReplayWindow  time.Duration // WECHAT_REPLAY_WINDOW (default 5m; 0 disables)
 	NoReplayCheck bool          // set when WECHAT_REPLAY_WINDOW is 0
 	DedupeTTL     time.Duration // WECHAT_DEDUPE_TTL (default: the route's, 10m)
 	Async         bool          // WECHAT_ASYNC=1: answer at once, run hooks on a worker pool
+	LogLevel      slog.Level    // WECHAT_LOG_LEVEL: debug, info (default), warn or error
 	// Mode is WECHAT_MODE: "plaintext", "compatible", "safe", or "" for
 	// the route's default (safe with an AES key, plaintext without).
 	Mode string
@@ -65,8 +70,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if c.Addr == "" {
 		c.Addr = "127.0.0.1:8080"
 	}
-	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
-		return Config{}, errors.New("REDIS_URL must look like redis://host:port/db")
+	if c.RedisURL != "" {
+		if _, err := redisaddr.Options(c.RedisURL); err != nil {
+			return Config{}, fmt.Errorf("REDIS_URL must be %s: %w", redisaddr.Forms, err)
+		}
 	}
 	for _, id := range strings.Split(getenv("WECHAT_LONG_TERM_TEMPLATES"), ",") {
 		if id = strings.TrimSpace(id); id != "" {
@@ -95,8 +102,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if v := strings.TrimSpace(getenv("WECHAT_REPLAY_WINDOW")); v != "" {
 		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 {
-			return Config{}, fmt.Errorf("WECHAT_REPLAY_WINDOW must be a Go duration such as 5m (0 disables the check), got %q", v)
+		if err != nil || d < 0 || (d > 0 && d < time.Second) {
+			return Config{}, fmt.Errorf("WECHAT_REPLAY_WINDOW must be a Go duration of at least 1s, such as 5m (0 disables the check), got %q", v)
 		}
 		c.ReplayWindow = d
 		c.NoReplayCheck = d == 0
@@ -113,7 +120,26 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		if err != nil || d <= 0 {
 			return Config{}, fmt.Errorf("WECHAT_DEDUPE_TTL must be a positive Go duration such as 10m, got %q", v)
 		}
+		// The route's rule (middleware.Config.DedupeTTL): a push must be
+		// remembered while its timestamp is accepted, 2 × the replay
+		// window, plus the claim's lease (HookTimeout + 2 s by default).
+		if least := 2*c.ReplayWindow + middleware.DefaultHookTimeout + 2*time.Second; !c.NoReplayCheck && d < least {
+			return Config{}, fmt.Errorf("WECHAT_DEDUPE_TTL=%s is too short: it must be at least 2 × WECHAT_REPLAY_WINDOW + 6s (%v here), "+
+				"so that a captured push cannot be replayed while its timestamp is accepted", v, least)
+		}
 		c.DedupeTTL = d
+	}
+	switch v := strings.ToLower(strings.TrimSpace(getenv("WECHAT_LOG_LEVEL"))); v {
+	case "", "info":
+		c.LogLevel = slog.LevelInfo
+	case "debug":
+		c.LogLevel = slog.LevelDebug
+	case "warn":
+		c.LogLevel = slog.LevelWarn
+	case "error":
+		c.LogLevel = slog.LevelError
+	default:
+		return Config{}, fmt.Errorf("WECHAT_LOG_LEVEL must be debug, info, warn or error, got %q", v)
 	}
 	return c, nil
 }
