@@ -23,6 +23,12 @@
 //     push decoding and reply encoding; pure, no I/O.
 //   - [github.com/wxsub/wxsub/sender]: the WeChat API client (*sender.Client),
 //     which consumes a grant per subscription message.
+//   - [github.com/wxsub/wxsub/sender/outbox]: sending later, scheduled and
+//     bulk sends that reserve their grant when scheduled, on a job queue:
+//     in memory, or [github.com/wxsub/wxsub/sender/outbox/asynqengine] on
+//     Redis for a fleet, under a fleet-wide rate limit
+//     ([github.com/wxsub/wxsub/sender/outbox/redisfleet]); check your own
+//     queue with [github.com/wxsub/wxsub/sender/outbox/outboxtest].
 //   - [github.com/wxsub/wxsub/store]: what is remembered (grants, the access
 //     token, the pushes already handled), with implementations in
 //     [github.com/wxsub/wxsub/store/memory] and
