@@ -19,6 +19,7 @@ import (
 
 	"github.com/wxsub/wxsub/codec"
 	"github.com/wxsub/wxsub/example/internal/app"
+	"github.com/wxsub/wxsub/internal/redisaddr"
 	"github.com/wxsub/wxsub/middleware/pushtest"
 	"github.com/wxsub/wxsub/sender/sendertest"
 )
@@ -233,7 +234,7 @@ func schedule(t *testing.T, c *client, push func(*codec.Message) pushtest.Respon
 // limit) or its user (grants and operation records), and its queues from
 // asynq's list of queues.
 func forget(t *testing.T, url, appID, user string) {
-	opts, err := goredis.ParseURL(url)
+	opts, err := redisaddr.Options(url)
 	if err != nil {
 		t.Error(err)
 		return
