@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -167,6 +169,7 @@ func newFleet(t *testing.T, limits outbox.Limits, offset time.Duration) *fleet {
 func (fl *fleet) startWorkers(n int) {
 	fl.t.Helper()
 	ws := make([]*proc, n)
+	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range ws {
 		name := fmt.Sprintf("worker-%c", 'A'+len(fl.workers)+i)
@@ -176,13 +179,11 @@ func (fl *fleet) startWorkers(n int) {
 			Limits: fl.limits, Concurrency: fleetConcurrency, PollInterval: 100 * time.Millisecond,
 			ClockOffset: fl.offset,
 		}
-		wg.Go(func() { ws[i] = startWorker(fl.t, cfg) })
+		wg.Go(func() { ws[i], errs[i] = launchWorker(fl.t, cfg) })
 	}
 	wg.Wait()
-	for _, w := range ws {
-		if w == nil {
-			fl.t.FailNow() // startWorker reported why
-		}
+	if err := errors.Join(errs...); err != nil {
+		fl.t.Fatal(err)
 	}
 	fl.workers = append(fl.workers, ws...)
 }
@@ -751,14 +752,36 @@ func TestOutboxFleetKill(t *testing.T) {
 	rules()
 	atKill := fl.wechat.SendRequests()
 	t.Logf("WeChat held its answers to the %d requests that came in the last %v before the kill", atKill-slow, killed.Sub(slowAt).Round(time.Millisecond))
-	held := fl.heldBy(ctx, jobs, victim.pid)
+	// The jobs the killed instance held: those a run of it had taken (the
+	// job record names the run), and those it had taken from asynq and
+	// not started yet (an asynq lease taken before the kill, on a job no
+	// run holds). Both wait for asynq's take-over.
+	running := fl.heldBy(ctx, jobs, victim.pid)
 	victimEnds := victim.Ends()
-	t.Logf("killed %s (pid %d) after WeChat saw %d requests; it had ended %d jobs and held %d", victim.name, victim.pid, atKill, len(victimEnds), len(held))
+	var held map[string]bool
+	for deadline := time.Now().Add(10 * time.Minute); ; {
+		held = fl.leasedNotStarted(ctx, killed)
+		maps.Copy(held, running)
+		_, ended := fl.ends()
+		missing := 0
+		for _, j := range jobs {
+			if !ended[j.Key] && !held[j.Key] {
+				missing++
+			}
+		}
+		if missing == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d jobs neither ended nor held by the killed instance after 10 minutes", missing)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("killed %s (pid %d) after WeChat saw %d requests; it had ended %d jobs and held %d: %d in a run, %d taken from asynq and not started",
+		victim.name, victim.pid, atKill, len(victimEnds), len(held), len(running), len(held)-len(running))
 	if len(held) > fleetConcurrency {
 		t.Errorf("the killed instance held %d jobs; it runs at most %d at once", len(held), fleetConcurrency)
 	}
-
-	fl.waitEnded(jobs, func(key string) bool { return held[key] }, 10*time.Minute)
 	others := make([]proofJob, 0, len(jobs))
 	var heldJobs []proofJob
 	for _, j := range jobs {
@@ -984,4 +1007,33 @@ func TestOutboxFleetQuota(t *testing.T) {
 			t.Errorf("%s ended %d jobs before midnight and %d after; want both instances on both sides of the pause", w.name, c[0], c[1])
 		}
 	}
+}
+
+// leasedNotStarted returns the jobs whose asynq task was taken from the
+// queue by a lease that began before the kill (asynq leases for 30 s, and
+// the live instance extends its leases every 5 s, so a lease expiring by
+// killed+30 s was taken before the kill and not extended since) and that
+// no run holds yet: taken by the killed instance, which died before
+// starting them.
+func (fl *fleet) leasedNotStarted(ctx context.Context, killed time.Time) map[string]bool {
+	fl.t.Helper()
+	ids, err := fl.rdb.ZRangeByScore(ctx, "asynq:{"+fl.prefix+":tx}:lease", &goredis.ZRangeBy{
+		Min: "-inf", Max: strconv.FormatInt(killed.Add(30*time.Second).Unix(), 10),
+	}).Result()
+	if err != nil {
+		fl.t.Fatalf("reading asynq's leases: %v", err)
+	}
+	out := map[string]bool{}
+	for _, id := range ids {
+		f, err := fl.rdb.HMGet(ctx, fl.prefix+":job:"+id, "status", "run").Result()
+		if err != nil {
+			fl.t.Fatalf("reading job %q: %v", id, err)
+		}
+		status, _ := f[0].(string)
+		run, _ := f[1].(string)
+		if run == "" && !outbox.Status(status).Final() {
+			out[id] = true
+		}
+	}
+	return out
 }

@@ -184,12 +184,23 @@ type proc struct {
 }
 
 // startWorker starts a worker process with cfg and waits until its outbox
-// runs. The test stops it, if it still runs, when it ends.
+// runs, or fails the test. The test stops it, if it still runs, when it
+// ends.
 func startWorker(t *testing.T, cfg workerConfig) *proc {
 	t.Helper()
-	body, err := json.Marshal(cfg)
+	w, err := launchWorker(t, cfg)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return w
+}
+
+// launchWorker is startWorker for any goroutine: it returns what went
+// wrong instead of failing the test.
+func launchWorker(t *testing.T, cfg workerConfig) (*proc, error) {
+	body, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, err
 	}
 	w := &proc{t: t, name: cfg.Name, ready: make(chan struct{}), exited: make(chan struct{})}
 	w.cmd = exec.Command(os.Args[0], "-test.run=^$")
@@ -197,27 +208,29 @@ func startWorker(t *testing.T, cfg workerConfig) *proc {
 	w.stderr = fmt.Sprintf("%s/%s.log", t.TempDir(), cfg.Name)
 	logFile, err := os.Create(w.stderr)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	w.cmd.Stderr = logFile
 	out, err := w.cmd.StdoutPipe()
 	if err != nil {
-		t.Fatal(err)
+		_ = logFile.Close()
+		return nil, err
 	}
 	if err := w.cmd.Start(); err != nil {
-		t.Fatalf("starting worker %s: %v", cfg.Name, err)
+		_ = logFile.Close()
+		return nil, fmt.Errorf("starting worker %s: %w", cfg.Name, err)
 	}
 	w.pid = w.cmd.Process.Pid
 	go w.read(out, logFile)
 	t.Cleanup(func() { w.Stop() })
 	select {
 	case <-w.ready:
+		return w, nil
 	case <-w.exited:
-		t.Fatalf("worker %s exited before it was ready: %v\n%s", cfg.Name, w.waited, w.log(2000))
+		return nil, fmt.Errorf("worker %s exited before it was ready: %v\n%s", cfg.Name, w.waited, w.log(2000))
 	case <-time.After(2 * time.Minute):
-		t.Fatalf("worker %s was not ready after 2 minutes\n%s", cfg.Name, w.log(2000))
+		return nil, fmt.Errorf("worker %s was not ready after 2 minutes\n%s", cfg.Name, w.log(2000))
 	}
-	return w
 }
 
 // read parses the worker's events until its output ends, then waits for
