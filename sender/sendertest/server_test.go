@@ -149,6 +149,7 @@ func sendBody(user, template string) string {
 }
 
 func TestSubscribeSendRecords(t *testing.T) {
+	start := time.Now()
 	s := newTestServer(t)
 	u := s.URL + "/cgi-bin/message/subscribe/send?access_token=" + token(t, s)
 	out := call(t, "POST", u, sendBody("u1", "T1"))
@@ -180,6 +181,20 @@ func TestSubscribeSendRecords(t *testing.T) {
 	}
 	if out := call(t, "POST", s.URL+"/cgi-bin/message/subscribe/send?access_token=bad", sendBody("u1", "T1")); code(out) != 40001 || s.SendRequests() != 5 {
 		t.Fatalf("bad token: %v, requests %d", out, s.SendRequests())
+	}
+	// Every request has its arrival time, in order; the accepted send
+	// was accepted at or after its own request's arrival.
+	times := s.SendRequestTimes()
+	if len(times) != 5 {
+		t.Fatalf("%d request times, want 5", len(times))
+	}
+	for i, at := range times {
+		if at.Before(start) || at.After(time.Now()) || i > 0 && at.Before(times[i-1]) {
+			t.Fatalf("request times %v: want them in order, within the test", times)
+		}
+	}
+	if at := sends[0].At; at.Before(times[0]) || at.After(times[1]) {
+		t.Fatalf("send accepted at %v, want between its request's arrival %v and the next request %v", at, times[0], times[1])
 	}
 }
 

@@ -19,6 +19,11 @@ type Send struct {
 	Lang             string
 	// MsgID is the msgid the server answered with.
 	MsgID string
+	// At is when the server accepted the send: after reading the request
+	// and matching the rules, before any scripted Delay, by the server's
+	// clock (time.Now, with its monotonic reading). Load tests count the
+	// sends WeChat saw in each second from it.
+	At time.Time
 }
 
 // Drop makes the server close the connection instead of answering.
@@ -73,6 +78,7 @@ type sendState struct {
 	rules        []*rule
 	sends        []Send
 	sendRequests int
+	requestTimes []time.Time
 	nextMsgID    uint64
 }
 
@@ -118,11 +124,28 @@ func (s *Server) SendRequests() int {
 	return s.sendRequests
 }
 
+// SendRequestTimes returns when each request counted by SendRequests
+// arrived, oldest first: every request that reached the subscription send
+// endpoint, whatever its outcome, by the server's clock. It is what a rate
+// limit in front of WeChat is judged by: refused and failed sends count
+// against WeChat's frequency limit too.
+func (s *Server) SendRequestTimes() []time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]time.Time(nil), s.requestTimes...)
+}
+
+// countRequest counts a request to the send endpoint; s.mu is held.
+func (s *Server) countRequest() {
+	s.sendRequests++
+	s.requestTimes = append(s.requestTimes, time.Now())
+}
+
 // countRejected counts a send rejected for its token.
 func (s *Server) countRejected(r *http.Request) {
 	if r.URL.Path == "/cgi-bin/message/subscribe/send" {
 		s.mu.Lock()
-		s.sendRequests++
+		s.countRequest()
 		s.mu.Unlock()
 	}
 }
@@ -183,7 +206,7 @@ func (s *Server) match(toUser, templateID string) Reply {
 
 func (s *Server) handleSubscribeSend(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	s.sendRequests++
+	s.countRequest()
 	reply, decided := s.matchEarly()
 	s.mu.Unlock()
 	if decided && reply.Drop == DropBeforeBody {
@@ -226,6 +249,7 @@ func (s *Server) handleSubscribeSend(w http.ResponseWriter, r *http.Request) {
 		s.sends = append(s.sends, Send{
 			ToUser: in.ToUser, TemplateID: in.TemplateID, Page: in.Page, Data: data,
 			MiniProgramState: in.MiniProgramState, Lang: in.Lang, MsgID: strconv.FormatUint(id, 10),
+			At: time.Now(),
 		})
 	}
 	s.mu.Unlock()

@@ -3,6 +3,7 @@ package asynqengine
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -12,22 +13,79 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/wxsub/wxsub/internal/redistest"
+	"github.com/wxsub/wxsub/sender"
+	"github.com/wxsub/wxsub/sender/outbox"
+	wxredis "github.com/wxsub/wxsub/store/redis"
 )
 
 // BenchmarkAdd schedules jobs an hour ahead through Engine.Add, and
 // BenchmarkBareEnqueue enqueues the same job as an asynq task with the
 // same options and nothing else: the engine's Add adds one script (the job
-// record) to asynq's enqueue.
+// record) to asynq's enqueue. Both run 16 callers per processor; see
+// BenchmarkSchedule for the three paths side by side.
 func BenchmarkAdd(b *testing.B) {
 	e, _ := benchEngine(b)
+	benchLoop(b, true, benchAddOp(e))
+}
+
+func BenchmarkBareEnqueue(b *testing.B) {
+	e, _ := benchEngine(b)
+	benchLoop(b, true, benchBareOp(e))
+}
+
+// BenchmarkSchedule measures, in one run, the three ways to put a job an
+// hour ahead into Redis, each on fresh keys:
+//
+//   - bare: a bare asynq Enqueue of the job as the task payload, with the
+//     engine's options (one round trip: asynq's enqueue script);
+//   - add: Engine.Add (two: the enqueue, then the job record's script);
+//   - schedule: Outbox.Schedule on the engine and a Redis grant store
+//     (three: the grant's reservation, then Add).
+//
+// "seq" runs one caller, which pays every round trip in turn; "par" runs
+// 16 callers per processor, as a busy web tier would. With -count the
+// three alternate, so each run's ratios compare like with like.
+func BenchmarkSchedule(b *testing.B) {
+	for _, mode := range []struct {
+		name     string
+		parallel bool
+	}{{"seq", false}, {"par", true}} {
+		b.Run(mode.name, func(b *testing.B) {
+			b.Run("bare", func(b *testing.B) {
+				e, _ := benchEngine(b)
+				benchLoop(b, mode.parallel, benchBareOp(e))
+			})
+			b.Run("add", func(b *testing.B) {
+				e, _ := benchEngine(b)
+				benchLoop(b, mode.parallel, benchAddOp(e))
+			})
+			b.Run("schedule", func(b *testing.B) {
+				e, c := benchEngine(b)
+				benchLoop(b, mode.parallel, benchScheduleOp(b, e, c))
+			})
+		})
+	}
+}
+
+// benchLoop calls op b.N times with fresh numbers, from one caller or from
+// 16 per processor.
+func benchLoop(b *testing.B, parallel bool, op func(n int64) error) {
+	b.Helper()
 	var n atomic.Int64
-	at := time.Now().Add(time.Hour)
-	b.SetParallelism(16) // RTT-bound otherwise, on 2 cores
+	b.ReportAllocs()
 	b.ResetTimer()
+	if !parallel {
+		for range b.N {
+			if err := op(n.Add(1)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		return
+	}
+	b.SetParallelism(16) // RTT-bound otherwise, on 2 cores
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			j := newJob("bench-"+strconv.FormatInt(n.Add(1), 10), at)
-			if _, _, err := e.Add(context.Background(), j); err != nil {
+			if err := op(n.Add(1)); err != nil {
 				b.Error(err)
 				return
 			}
@@ -35,29 +93,73 @@ func BenchmarkAdd(b *testing.B) {
 	})
 }
 
-func BenchmarkBareEnqueue(b *testing.B) {
-	e, _ := benchEngine(b)
-	var n atomic.Int64
-	at := time.Now().Add(time.Hour)
-	b.SetParallelism(16) // RTT-bound otherwise, on 2 cores
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			j := newJob("bench-"+strconv.FormatInt(n.Add(1), 10), at)
-			body, err := json.Marshal(j)
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			_, err = e.client.Enqueue(asynq.NewTask(TaskType, body), asynq.TaskID(j.Key), asynq.Queue(e.queues[0]),
-				asynq.MaxRetry(maxRetry), asynq.Timeout(e.cfg.RunTimeout), asynq.Retention(e.cfg.Retention), asynq.ProcessAt(ceilSecond(at)))
-			if err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
+// benchAt is when the benchmarks' jobs are due: an hour ahead, so that
+// none runs.
+var benchAt = time.Now().Add(time.Hour)
+
+func benchAddOp(e *Engine) func(int64) error {
+	return func(n int64) error {
+		_, _, err := e.Add(context.Background(), newJob("bench-"+strconv.FormatInt(n, 10), benchAt))
+		return err
+	}
 }
+
+func benchBareOp(e *Engine) func(int64) error {
+	return func(n int64) error {
+		j := newJob("bench-"+strconv.FormatInt(n, 10), benchAt)
+		body, err := json.Marshal(j)
+		if err != nil {
+			return err
+		}
+		_, err = e.client.Enqueue(asynq.NewTask(TaskType, body), asynq.TaskID(j.Key), asynq.Queue(e.queues[0]),
+			asynq.MaxRetry(maxRetry), asynq.Timeout(e.cfg.RunTimeout), asynq.Retention(e.cfg.Retention), asynq.ProcessAt(ceilSecond(benchAt)))
+		return err
+	}
+}
+
+// benchUsers share the schedule benchmark's reservations, as many users
+// of an app would.
+const benchUsers = 1024
+
+// benchScheduleOp returns Outbox.Schedule on e, with a Redis grant store
+// under e's prefix holding enough grants for b.N jobs.
+func benchScheduleOp(b *testing.B, e *Engine, c *redis.Client) func(int64) error {
+	b.Helper()
+	grants, err := wxredis.New(c, wxredis.WithPrefix(e.cfg.Prefix+":grants:"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	user := func(n int64) string { return "u" + strconv.FormatInt(n%benchUsers, 10) }
+	for i := range int64(benchUsers) {
+		if _, err := grants.AddOneTime(ctx, user(i), "t1", int64(b.N/benchUsers+1), 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	client, err := sender.New("wxbench", "secret", sender.WithGrantStore(grants))
+	if err != nil {
+		b.Fatal(err)
+	}
+	box, err := outbox.New(client, outbox.WithEngine(addOnly{e}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = box.Close(ctx) })
+	return func(n int64) error {
+		m := sender.SubscribeMessage{ToUser: user(n), TemplateID: "t1", Data: map[string]string{"thing1": "x"}}
+		_, created, err := box.Schedule(ctx, "bench-"+strconv.FormatInt(n, 10), m, outbox.At(benchAt))
+		if err == nil && !created {
+			err = errors.New("Schedule found a job already")
+		}
+		return err
+	}
+}
+
+// addOnly is the engine with no workers, as BenchmarkAdd's: the schedule
+// benchmark measures scheduling alone.
+type addOnly struct{ *Engine }
+
+func (addOnly) Start(outbox.RunFunc) error { return nil }
 
 func benchEngine(b *testing.B) (*Engine, *redis.Client) {
 	b.Helper()

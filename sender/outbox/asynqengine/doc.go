@@ -62,7 +62,9 @@
 // Due times: asynq keeps them in whole seconds, so a job is enqueued due
 // at its At rounded up to the second, and a job due within a second is
 // made ready at once and waits for its At in its run: no job starts before
-// its At by this instance's clock. An idle engine looks for due jobs every
+// its At by this instance's clock (Config.Now, which a test that moves
+// time shares with the outbox and the limiter; asynq is told the span to
+// wait, in real time). An idle engine looks for due jobs every
 // Config.PollInterval (a second by default), so a job starts up to that
 // late, and later when the workers are busy.
 //

@@ -106,8 +106,13 @@ type Config struct {
 	StrictPriority                      bool
 	// Logger receives the engine's and asynq's logs (default: none).
 	Logger *slog.Logger
-	// Now is the clock of the Updated stamp of cancelled jobs (nil:
-	// time.Now). Jobs are started by the real clock.
+	// Now is the engine's clock (nil: time.Now): a job runs when Now
+	// reads its At, and cancelled jobs are stamped by it. Give it the
+	// clock given to the Outbox (outbox.WithClock) and the Limiter, so
+	// that the times a run hands back (a retry, a wait for the rate, a
+	// 45009 pause until midnight) mean the same to the engine. asynq
+	// keeps real time: the engine schedules a task after the span the
+	// job's At lies ahead of Now.
 	Now func() time.Time
 }
 
@@ -194,7 +199,7 @@ func New(rdb redis.UniversalClient, cfg Config) (*Engine, error) {
 		BaseContext:              func() context.Context { return e.runCtx },
 		TaskCheckInterval:        cfg.PollInterval,
 		DelayedTaskCheckInterval: cfg.PollInterval,
-		RetryDelayFunc:           retryDelay,
+		RetryDelayFunc:           e.retryDelay,
 		IsFailure:                isFailure,
 		Queues:                   map[string]int{e.queues[0]: cfg.TransactionalWeight, e.queues[1]: cfg.CampaignWeight},
 		StrictPriority:           cfg.StrictPriority,
@@ -334,8 +339,8 @@ func (e *Engine) enqueue(ctx context.Context, j outbox.Job, q string) (bool, err
 		asynq.TaskID(j.Key), asynq.Queue(q), asynq.MaxRetry(maxRetry),
 		asynq.Timeout(e.cfg.RunTimeout), asynq.Retention(e.cfg.Retention),
 	}
-	if time.Until(j.At) > earlyWait {
-		opts = append(opts, asynq.ProcessAt(ceilSecond(j.At)))
+	if d := e.until(j.At); d > earlyWait {
+		opts = append(opts, asynq.ProcessAt(ceilSecond(time.Now().Add(d))))
 	}
 	// A job due within earlyWait is pending at once: its run waits for
 	// At in place (see Engine.process), rather than for asynq's next
@@ -569,6 +574,9 @@ func (e *Engine) waitIdle(ctx context.Context) bool {
 		return false
 	}
 }
+
+// until returns how long before t, by the engine's clock.
+func (e *Engine) until(t time.Time) time.Duration { return t.Sub(e.cfg.Now()) }
 
 // ceilSecond rounds t up to a whole second.
 func ceilSecond(t time.Time) time.Time {

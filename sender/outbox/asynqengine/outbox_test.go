@@ -28,6 +28,13 @@ type instance struct {
 
 func newInstance(t *testing.T, srv *sendertest.Server, prefix string) *instance {
 	t.Helper()
+	return newInstanceOnClock(t, srv, prefix, time.Now)
+}
+
+// newInstanceOnClock is newInstance with now as the clock of the outbox,
+// the engine and the limiter, as a test that moves time gives all three.
+func newInstanceOnClock(t *testing.T, srv *sendertest.Server, prefix string, now func() time.Time) *instance {
+	t.Helper()
 	rdb := redis.NewClient(&redis.Options{Addr: redistest.Addr(t)})
 	t.Cleanup(func() { _ = rdb.Close() })
 	grants, err := wxredis.New(rdb, wxredis.WithPrefix(prefix+":grants:"))
@@ -39,11 +46,11 @@ func newInstance(t *testing.T, srv *sendertest.Server, prefix string) *instance 
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := asynqengine.New(rdb, asynqengine.Config{Prefix: prefix, PollInterval: 50 * time.Millisecond, ShutdownTimeout: 2 * time.Second})
+	eng, err := asynqengine.New(rdb, asynqengine.Config{Prefix: prefix, PollInterval: 50 * time.Millisecond, ShutdownTimeout: 2 * time.Second, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	lim, err := redisfleet.NewLimiter(rdb, prefix+":fleet:", outbox.Limits{PerSecond: 200})
+	lim, err := redisfleet.NewLimiter(rdb, prefix+":fleet:", outbox.Limits{PerSecond: 200}, redisfleet.WithClock(now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +59,7 @@ func newInstance(t *testing.T, srv *sendertest.Server, prefix string) *instance 
 		t.Fatal(err)
 	}
 	box, err := outbox.New(c, outbox.WithEngine(eng), outbox.WithLimiter(lim), outbox.WithTally(tally),
-		outbox.WithRetry(100*time.Millisecond, 500*time.Millisecond))
+		outbox.WithRetry(100*time.Millisecond, 500*time.Millisecond), outbox.WithClock(now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,18 +78,7 @@ func newInstance(t *testing.T, srv *sendertest.Server, prefix string) *instance 
 // job is sent once, a busy WeChat is retried, cancelled jobs give their
 // grants back, and the campaign counts are exact.
 func TestOutboxOnRedis(t *testing.T) {
-	addr := redistest.Addr(t)
-	prefix := strings.TrimSuffix(redistest.Prefix(t), ":")
-	t.Cleanup(func() {
-		c := redis.NewClient(&redis.Options{Addr: addr})
-		defer c.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		redistest.DeletePrefix(ctx, c, prefix+":")
-		redistest.DeletePrefix(ctx, c, "rate:"+prefix+":")
-		redistest.DeletePrefix(ctx, c, "asynq:{"+prefix+":")
-		c.SRem(ctx, "asynq:queues", prefix+":tx", prefix+":campaign")
-	})
+	prefix := fleetPrefix(t)
 	srv := sendertest.NewServer()
 	t.Cleanup(srv.Close)
 	fleet := []*instance{newInstance(t, srv, prefix), newInstance(t, srv, prefix)}
@@ -186,3 +182,106 @@ func TestOutboxOnRedis(t *testing.T) {
 }
 
 const outboxtestPatience = time.Minute
+
+// fleetPrefix returns a prefix unique to the test and deletes everything
+// under it (the engine's, the limiter's, the tally's and the grants' keys)
+// when the test ends.
+func fleetPrefix(t *testing.T) string {
+	t.Helper()
+	addr := redistest.Addr(t)
+	prefix := strings.TrimSuffix(redistest.Prefix(t), ":")
+	t.Cleanup(func() {
+		c := redis.NewClient(&redis.Options{Addr: addr})
+		defer c.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		redistest.DeletePrefix(ctx, c, prefix+":")
+		redistest.DeletePrefix(ctx, c, "rate:"+prefix+":")
+		redistest.DeletePrefix(ctx, c, "asynq:{"+prefix+":")
+		c.SRem(ctx, "asynq:queues", prefix+":tx", prefix+":campaign")
+	})
+	return prefix
+}
+
+// TestQuotaPauseOnTheEngineClock runs two instances whose clock (the
+// outbox's, the engine's and the limiter's, as a test that moves time
+// sets them) reads two seconds before midnight China Standard Time. A
+// job due now by that clock runs now; a 45009 pauses both instances until
+// that midnight, two real seconds away; the paused job, and one scheduled
+// during the pause, then go out. The engine starts jobs by its clock: a
+// job due at midnight by it is due in two real seconds, not in the hours
+// between the real time and the clock's.
+func TestQuotaPauseOnTheEngineClock(t *testing.T) {
+	cst := time.FixedZone("CST", 8*3600)
+	real0 := time.Now()
+	c := real0.In(cst)
+	midnight := time.Date(c.Year(), c.Month(), c.Day()+1, 0, 0, 0, 0, cst)
+	offset := midnight.Add(-2 * time.Second).Sub(real0)
+	now := func() time.Time { return time.Now().Add(offset) }
+
+	prefix := fleetPrefix(t)
+	srv := sendertest.NewServer()
+	t.Cleanup(srv.Close)
+	fleet := []*instance{newInstanceOnClock(t, srv, prefix, now), newInstanceOnClock(t, srv, prefix, now)}
+	grants, err := wxredis.New(fleet[0].rdb, wxredis.WithPrefix(prefix+":grants:"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), outboxtestPatience)
+	defer cancel()
+	for _, u := range []string{"u1", "u2"} {
+		if _, err := grants.AddOneTime(ctx, u, "T-remind", 1, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv.OnSend(sendertest.Rule{ToUser: "u1", Times: 1, Reply: sendertest.Reply{ErrCode: 45009}})
+	schedule := func(box *outbox.Outbox, key, user string) {
+		t.Helper()
+		m := sender.SubscribeMessage{ToUser: user, TemplateID: "T-remind", Data: map[string]string{"thing1": "tomorrow 10:00"}}
+		if _, created, err := box.Schedule(ctx, key, m); err != nil || !created {
+			t.Fatalf("Schedule(%q) = created %v, %v", key, created, err)
+		}
+	}
+	schedule(fleet[0].box, "first", "u1")
+	for {
+		j, err := fleet[1].box.Status(ctx, "first")
+		if err != nil {
+			t.Fatalf("Status: %v (the job due now by the fleet's clock did not run)", err)
+		}
+		if j.ErrCode == 45009 && j.Status == outbox.StatusScheduled {
+			if !j.At.Equal(midnight) {
+				t.Fatalf("after 45009 the job is due at %v, want %v", j.At, midnight)
+			}
+			break
+		}
+		if j.Status.Final() {
+			t.Fatalf("the first send ended %q before the 45009: %+v", j.Status, j)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	schedule(fleet[1].box, "second", "u2")
+	realMidnight := midnight.Add(-offset)
+	for _, key := range []string{"first", "second"} {
+		for {
+			j, err := fleet[0].box.Status(ctx, key)
+			if err != nil {
+				t.Fatalf("Status(%q): %v (the paused job was not sent by the real midnight's minute)", key, err)
+			}
+			if j.Status.Final() {
+				if j.Status != outbox.StatusDelivered {
+					t.Fatalf("%s ended %q (%s), want delivered after the pause", key, j.Status, j.Error)
+				}
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	for _, s := range srv.Sends() {
+		if s.At.Before(realMidnight) {
+			t.Errorf("%s was sent at %v, before the quota reset (%v by the real clock)", s.ToUser, s.At, realMidnight)
+		}
+	}
+	if n := srv.SendRequests(); n != 3 {
+		t.Errorf("WeChat got %d requests, want 3 (the 45009 and two sends)", n)
+	}
+}

@@ -14,9 +14,10 @@ import (
 )
 
 // dueAgain is what the handler returns to asynq when the job is to run
-// again at a time of its own: after the run asked for it (StatusScheduled
-// with At), while the engine closes, or while a task waits for its record.
-// asynq's retry machinery then holds the task: retryDelay reads the time,
+// again at a time of its own (by the engine's clock): after the run asked
+// for it (StatusScheduled with At), while the engine closes, or while a
+// task waits for its record. asynq's retry machinery then holds the task:
+// retryDelay reads the time,
 // and isFailure tells asynq that this is not a failure, so it neither
 // counts it against the task's retries nor in the queue's failure stats.
 type dueAgain struct{ at time.Time }
@@ -26,12 +27,14 @@ func (d dueAgain) Error() string {
 }
 
 // retryDelay is the engine's asynq.RetryDelayFunc.
-func retryDelay(n int, err error, t *asynq.Task) time.Duration {
+func (e *Engine) retryDelay(n int, err error, t *asynq.Task) time.Duration {
 	var d dueAgain
 	switch {
 	case errors.As(err, &d):
-		// Rounded up: asynq keeps due times in whole seconds.
-		return max(time.Until(ceilSecond(d.at)), 0)
+		// Due after the span d.at lies ahead by the engine's clock, in
+		// asynq's real time, rounded up: asynq keeps due times in whole
+		// seconds.
+		return max(time.Until(ceilSecond(time.Now().Add(e.until(d.at)))), 0)
 	case errors.Is(err, asynq.ErrLeaseExpired):
 		// The instance holding the job stopped; asynq's recoverer has
 		// waited past the lease already. Take it over at once.
@@ -59,7 +62,7 @@ func isFailure(err error) bool {
 func (e *Engine) process(ctx context.Context, t *asynq.Task) error {
 	if !e.enter() {
 		// Closing: hand the task back for another instance.
-		return dueAgain{at: time.Now()}
+		return dueAgain{at: e.cfg.Now()}
 	}
 	defer e.leave()
 	key, _ := asynq.GetTaskID(ctx)
@@ -73,7 +76,7 @@ func (e *Engine) process(ctx context.Context, t *asynq.Task) error {
 	rk := []string{e.recordKey(key)}
 	var job outbox.Job
 	for waited := false; ; waited = true {
-		res, err := startScript.Run(ctx, e.rdb, rk, q, run, time.Now().UnixMilli()).StringSlice()
+		res, err := startScript.Run(ctx, e.rdb, rk, q, run, e.cfg.Now().UnixMilli()).StringSlice()
 		if err != nil || len(res) == 0 {
 			return fmt.Errorf("wxsub/outbox/asynqengine: taking job %q: %w", key, err)
 		}
@@ -85,7 +88,7 @@ func (e *Engine) process(ctx context.Context, t *asynq.Task) error {
 			// after enqueueing, and reported it): drop it.
 			age := time.Since(p.Added)
 			if age < orphanGrace {
-				return dueAgain{at: time.Now().Add(min(max(age/4, time.Second), time.Minute))}
+				return dueAgain{at: e.cfg.Now().Add(min(max(age/4, time.Second), time.Minute))}
 			}
 			e.log.LogAttrs(ctx, slog.LevelWarn, "wxsub/outbox/asynqengine: dropping a task whose job has no record",
 				slog.String("key", key), slog.String("queue", q), slog.Time("added", p.Added))
@@ -101,7 +104,7 @@ func (e *Engine) process(ctx context.Context, t *asynq.Task) error {
 			return nil
 		case "early":
 			due := unixMilli(at(res, 1))
-			if d := time.Until(due); !waited && d <= earlyWait {
+			if d := e.until(due); !waited && d <= earlyWait {
 				if !sleep(ctx, d) {
 					return dueAgain{at: due}
 				}
@@ -137,7 +140,7 @@ func (e *Engine) process(ctx context.Context, t *asynq.Task) error {
 		out.Status = outbox.StatusUnknown
 	}
 	if out.Status == outbox.StatusScheduled && out.At.IsZero() {
-		out.At = time.Now()
+		out.At = e.cfg.Now()
 	}
 	var ttl time.Duration
 	if out.Status.Final() {
