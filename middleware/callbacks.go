@@ -18,8 +18,8 @@ func (e *Endpoint) keyOf(ctx context.Context, msg *codec.Message) (key string, o
 	defer func() {
 		if p := recover(); p != nil {
 			key, ok = "", false
-			e.log.ErrorContext(ctx, "wxsub: Config.DedupeKey panicked", "kind", msg.MsgType, "event", msg.Event,
-				"err", fmt.Errorf("%w: %v", ErrHookPanic, p), "stack", string(debug.Stack()))
+			e.log.ErrorContext(ctx, "wxsub: Config.DedupeKey panicked", "msg_type", msg.MsgType, "event", msg.Event,
+				"error", fmt.Errorf("%w: %v", ErrHookPanic, p), "stack", string(debug.Stack()))
 		}
 	}()
 	return e.dedupeKey(msg), true
@@ -34,8 +34,8 @@ func (e *Endpoint) isLongTerm(ctx context.Context, templateID string) (longTerm,
 	defer func() {
 		if p := recover(); p != nil {
 			longTerm, ok = false, false
-			e.log.ErrorContext(ctx, "wxsub: Config.LongTerm panicked", "template", templateID,
-				"err", fmt.Errorf("%w: %v", ErrHookPanic, p), "stack", string(debug.Stack()))
+			e.log.ErrorContext(ctx, "wxsub: Config.LongTerm panicked", "template_id", templateID,
+				"error", fmt.Errorf("%w: %v", ErrHookPanic, p), "stack", string(debug.Stack()))
 		}
 	}()
 	return e.longTerm(templateID), true

@@ -39,7 +39,7 @@ func (e *Endpoint) itemsWithinLimit(msg *codec.Message) bool {
 		return true
 	}
 	e.log.Warn("wxsub: push refused: too many subscription items", "items", len(msg.Items), "max", MaxItems,
-		"kind", msg.MsgType, "event", msg.Event)
+		"msg_type", msg.MsgType, "event", msg.Event)
 	return false
 }
 

@@ -78,7 +78,7 @@ func (e *Endpoint) book(ctx *deadlineCtx, msg *codec.Message, key string) (Respo
 		if e.onceGrants != nil && itemKey != "" {
 			if _, err := e.onceGrants.ApplyOnce(ctx, itemKey, e.dedupeTTL, msg.FromUserName, it.TemplateID, act, e.grantTTL); err != nil {
 				e.log.ErrorContext(ctx, "wxsub: grant store failed", "openid", msg.FromUserName,
-					"template", it.TemplateID, "err", err)
+					"template_id", it.TemplateID, "error", err)
 				return reject(http.StatusInternalServerError, ReasonStore), false
 			}
 			continue
@@ -86,7 +86,7 @@ func (e *Endpoint) book(ctx *deadlineCtx, msg *codec.Message, key string) (Respo
 		if itemKey != "" {
 			state, err := e.dedupe.Begin(ctx, itemKey, e.dedupeLease)
 			if err != nil {
-				e.log.ErrorContext(ctx, "wxsub: dedupe store failed", "key", itemKey, "err", err)
+				e.log.ErrorContext(ctx, "wxsub: dedupe store failed", "key", itemKey, "error", err)
 				return reject(http.StatusInternalServerError, ReasonStore), false
 			}
 			switch state {
@@ -103,7 +103,7 @@ func (e *Endpoint) book(ctx *deadlineCtx, msg *codec.Message, key string) (Respo
 		if err := e.apply(ctx, act, msg.FromUserName, it.TemplateID); err != nil {
 			e.abort(ctx, itemKey)
 			e.log.ErrorContext(ctx, "wxsub: grant store failed", "openid", msg.FromUserName,
-				"template", it.TemplateID, "err", err)
+				"template_id", it.TemplateID, "error", err)
 			return reject(http.StatusInternalServerError, ReasonStore), false
 		}
 		if itemKey == "" {
@@ -113,7 +113,7 @@ func (e *Endpoint) book(ctx *deadlineCtx, msg *codec.Message, key string) (Respo
 			// The grant is applied; failing the push now would make
 			// the retry apply it again once the claim expires. The
 			// push's own key, marked after the hooks, still guards it.
-			e.log.ErrorContext(ctx, "wxsub: dedupe store failed to mark a grant done", "key", itemKey, "err", err)
+			e.log.ErrorContext(ctx, "wxsub: dedupe store failed to mark a grant done", "key", itemKey, "error", err)
 		}
 	}
 	return Response{}, true
