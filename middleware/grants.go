@@ -2,7 +2,9 @@ package middleware
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 
 	"github.com/wxsub/wxsub/codec"
@@ -136,4 +138,20 @@ func (e *Endpoint) apply(ctx context.Context, act store.GrantChange, openID, tem
 		return e.grants.Revoke(ctx, openID, templateID)
 	}
 	return nil
+}
+
+// isLongTerm reports whether templateID is long-term by Config.LongTerm.
+// A panic in it is logged and reported as ok false, failing the push.
+func (e *Endpoint) isLongTerm(ctx context.Context, templateID string) (longTerm, ok bool) {
+	if e.longTerm == nil {
+		return false, true
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			longTerm, ok = false, false
+			e.log.ErrorContext(ctx, "wxsub: Config.LongTerm panicked", "template_id", templateID,
+				"error", fmt.Errorf("%w: %v", ErrHookPanic, p), "stack", string(debug.Stack()))
+		}
+	}()
+	return e.longTerm(templateID), true
 }

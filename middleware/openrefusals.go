@@ -1,3 +1,6 @@
+// The refusals of the open step: what Serve turns away while it verifies,
+// decrypts and decodes a push, before anything is claimed or booked.
+
 package middleware
 
 import (
