@@ -30,10 +30,9 @@ type Endpoint struct {
 	dedupeTTL   time.Duration
 	dedupeLease time.Duration
 	dedupeKey   func(*codec.Message) string
-	customKey   bool  // Config.DedupeKey was set
-	window      int64 // seconds; < 0 disables the check
-	now         func() time.Time
-	clock       func() time.Time // Config.Now, nil for the real clock
+	customKey   bool             // Config.DedupeKey was set
+	window      int64            // seconds; < 0 disables the check
+	clock       func() time.Time // Config.Now, nil for the real clock; read it with now
 	leases      leaseClock       // nil for the real clock; see leaseClock
 	maxBody     int64
 	hookTimeout time.Duration
@@ -63,7 +62,6 @@ func New(cfg Config) (*Endpoint, error) {
 		dedupeTTL:   cfg.DedupeTTL,
 		dedupeLease: cfg.DedupeLease,
 		dedupeKey:   cfg.DedupeKey,
-		now:         cfg.Now,
 		clock:       cfg.Now,
 		maxBody:     cfg.MaxBodyBytes,
 		hookTimeout: cfg.HookTimeout,
@@ -155,9 +153,6 @@ func New(cfg Config) (*Endpoint, error) {
 		e.dedupeKey = DefaultDedupeKey
 	} else {
 		e.customKey = true
-	}
-	if e.now == nil {
-		e.now = time.Now
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
