@@ -233,6 +233,15 @@ func minDedupeTTL(cfg Config) time.Duration {
 	return addSaturating(2*time.Duration(w)*time.Second, cfg.DedupeLease)
 }
 
+// now is the time on the Endpoint's clock: Config.Now when one was given,
+// else the real clock.
+func (e *Endpoint) now() time.Time {
+	if e.clock != nil {
+		return e.clock()
+	}
+	return time.Now()
+}
+
 // Mode returns the mode the Endpoint runs in (never the zero Mode).
 func (e *Endpoint) Mode() Mode { return e.mode }
 

@@ -153,15 +153,6 @@ func (e *Endpoint) servePush(ctx context.Context, req Request) Response {
 	return e.handle(ctx, p, now, true)
 }
 
-// now is the time on the Endpoint's clock: Config.Now when one was given,
-// else the real clock.
-func (e *Endpoint) now() time.Time {
-	if e.clock != nil {
-		return e.clock()
-	}
-	return time.Now()
-}
-
 // fresh reports whether timestamp is within the replay window of now, or
 // of Config.Now when one was given.
 func (e *Endpoint) fresh(timestamp string, now time.Time) bool {
