@@ -3,7 +3,8 @@ package codec
 import (
 	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/wxsub/wxsub/internal/jsonstr"
 )
 
 // Success is the body that acknowledges a push without a passive reply.
@@ -44,13 +45,13 @@ func EncodeReply(f Format, r Reply) []byte {
 	b := make([]byte, 0, n)
 	if f == JSON {
 		b = append(b, `{"ToUserName":`...)
-		b = appendJSONString(b, r.ToUserName)
+		b = jsonstr.Append(b, r.ToUserName)
 		b = append(b, `,"FromUserName":`...)
-		b = appendJSONString(b, r.FromUserName)
+		b = jsonstr.Append(b, r.FromUserName)
 		b = append(b, `,"CreateTime":`...)
 		b = strconv.AppendInt(b, r.CreateTime, 10)
 		b = append(b, `,"MsgType":`...)
-		b = appendJSONString(b, r.MsgType)
+		b = jsonstr.Append(b, r.MsgType)
 		return append(b, '}')
 	}
 	b = append(b, "<xml><ToUserName>"...)
@@ -72,13 +73,13 @@ func EncodeEncryptedReply(f Format, encrypt, msgSignature string, timestamp int6
 	b := make([]byte, 0, n)
 	if f == JSON {
 		b = append(b, `{"Encrypt":`...)
-		b = appendJSONString(b, encrypt)
+		b = jsonstr.Append(b, encrypt)
 		b = append(b, `,"MsgSignature":`...)
-		b = appendJSONString(b, msgSignature)
+		b = jsonstr.Append(b, msgSignature)
 		b = append(b, `,"TimeStamp":`...)
 		b = strconv.AppendInt(b, timestamp, 10)
 		b = append(b, `,"Nonce":`...)
-		b = appendJSONString(b, nonce)
+		b = jsonstr.Append(b, nonce)
 		return append(b, '}')
 	}
 	b = append(b, "<xml><Encrypt>"...)
@@ -107,54 +108,4 @@ func appendCDATA(b []byte, s string) []byte {
 	}
 	b = append(b, s...)
 	return append(b, "]]>"...)
-}
-
-// appendJSONString appends s as a JSON string. Control characters, quotes
-// and backslashes are escaped, U+2028 and U+2029 too (so the output is safe
-// in JavaScript), and invalid UTF-8 becomes U+FFFD, as encoding/json does.
-func appendJSONString(b []byte, s string) []byte {
-	const hexDigits = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
-		}
-		if c < utf8.RuneSelf {
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

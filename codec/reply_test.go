@@ -118,20 +118,3 @@ func TestEncodeReplyWellFormed(t *testing.T) {
 		}
 	}
 }
-
-func TestAppendJSONString(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"", `""`},
-		{`a"b\c`, `"a\"b\\c"`},
-		{"\n\r\t\x00\x1f", `"\n\r\t\u0000\u001f"`},
-		{"\u2028x\u2029", `"\u2028x\u2029"`},
-		{"bad\xffutf8", `"bad\ufffdutf8"`},
-		{"你好", `"你好"`},
-		{"<&>", `"<&>"`},
-	}
-	for _, tt := range tests {
-		if got := string(appendJSONString(nil, tt.in)); got != tt.want {
-			t.Errorf("appendJSONString(%q) = %s, want %s", tt.in, got, tt.want)
-		}
-	}
-}

@@ -5,7 +5,7 @@
 // one typed method per kind of push:
 //
 //	mux := handlers.NewMux()
-//	err := mux.OnSubscribePopup(func(ctx context.Context, ev *handlers.SubscribePopupEvent) error {
+//	mux.OnSubscribePopup(func(ctx context.Context, ev *handlers.SubscribePopupEvent) error {
 //		for _, it := range ev.Items {
 //			if it.Accepted() {
 //				// the user allowed one more message of it.TemplateID

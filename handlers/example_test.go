@@ -10,13 +10,13 @@ import (
 
 func ExampleMux() {
 	mux := handlers.NewMux()
-	_ = mux.OnSubscribePopup(func(ctx context.Context, ev *handlers.SubscribePopupEvent) error {
+	mux.OnSubscribePopup(func(ctx context.Context, ev *handlers.SubscribePopupEvent) error {
 		for _, it := range ev.Items {
 			fmt.Printf("%s: %s accepted=%v\n", ev.FromUserName, it.TemplateID, it.Accepted())
 		}
 		return nil
 	})
-	_ = mux.OnText(func(ctx context.Context, msg *handlers.TextMessage) error {
+	mux.OnText(func(ctx context.Context, msg *handlers.TextMessage) error {
 		if msg.Content == "人工" {
 			msg.TransferToCustomerService() // answer with transfer_customer_service
 		}

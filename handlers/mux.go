@@ -2,14 +2,10 @@ package handlers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/wxsub/wxsub/codec"
 )
-
-// ErrNilHook is returned when a nil hook is registered.
-var ErrNilHook = errors.New("wxsub/handlers: nil hook")
 
 // Mux holds the hooks for each kind of push and dispatches pushes to them.
 //
@@ -30,52 +26,61 @@ type Mux struct {
 // NewMux returns an empty Mux.
 func NewMux() *Mux { return new(Mux) }
 
-func add[E any](list *[]func(context.Context, *E) error, h func(context.Context, *E) error) error {
+// add appends h to list. A nil hook is a programming mistake, caught at
+// registration as http.Handle catches a nil handler: it panics.
+func add[E any](list *[]func(context.Context, *E) error, h func(context.Context, *E) error) {
 	if h == nil {
-		return ErrNilHook
+		panic("wxsub/handlers: nil hook")
 	}
 	*list = append(*list, h)
-	return nil
 }
 
 // OnSubscribePopup adds a hook for subscribe_msg_popup_event.
-func (m *Mux) OnSubscribePopup(h func(ctx context.Context, ev *SubscribePopupEvent) error) error {
-	return add(&m.popup, h)
+// It panics if h is nil.
+func (m *Mux) OnSubscribePopup(h func(ctx context.Context, ev *SubscribePopupEvent) error) {
+	add(&m.popup, h)
 }
 
 // OnSubscribeChange adds a hook for subscribe_msg_change_event.
-func (m *Mux) OnSubscribeChange(h func(ctx context.Context, ev *SubscribeChangeEvent) error) error {
-	return add(&m.change, h)
+// It panics if h is nil.
+func (m *Mux) OnSubscribeChange(h func(ctx context.Context, ev *SubscribeChangeEvent) error) {
+	add(&m.change, h)
 }
 
 // OnSubscribeSent adds a hook for subscribe_msg_sent_event.
-func (m *Mux) OnSubscribeSent(h func(ctx context.Context, ev *SubscribeSentEvent) error) error {
-	return add(&m.sent, h)
+// It panics if h is nil.
+func (m *Mux) OnSubscribeSent(h func(ctx context.Context, ev *SubscribeSentEvent) error) {
+	add(&m.sent, h)
 }
 
 // OnText adds a hook for customer-service text messages.
-func (m *Mux) OnText(h func(ctx context.Context, msg *TextMessage) error) error {
-	return add(&m.text, h)
+// It panics if h is nil.
+func (m *Mux) OnText(h func(ctx context.Context, msg *TextMessage) error) {
+	add(&m.text, h)
 }
 
 // OnImage adds a hook for customer-service image messages.
-func (m *Mux) OnImage(h func(ctx context.Context, msg *ImageMessage) error) error {
-	return add(&m.image, h)
+// It panics if h is nil.
+func (m *Mux) OnImage(h func(ctx context.Context, msg *ImageMessage) error) {
+	add(&m.image, h)
 }
 
 // OnMiniProgramPage adds a hook for customer-service mini-program cards.
-func (m *Mux) OnMiniProgramPage(h func(ctx context.Context, msg *MiniProgramPageMessage) error) error {
-	return add(&m.page, h)
+// It panics if h is nil.
+func (m *Mux) OnMiniProgramPage(h func(ctx context.Context, msg *MiniProgramPageMessage) error) {
+	add(&m.page, h)
 }
 
 // OnEnterSession adds a hook for user_enter_tempsession.
-func (m *Mux) OnEnterSession(h func(ctx context.Context, ev *EnterSessionEvent) error) error {
-	return add(&m.enter, h)
+// It panics if h is nil.
+func (m *Mux) OnEnterSession(h func(ctx context.Context, ev *EnterSessionEvent) error) {
+	add(&m.enter, h)
 }
 
 // OnUnknown adds a hook for pushes of any other message type or event.
-func (m *Mux) OnUnknown(h func(ctx context.Context, msg *UnknownMessage) error) error {
-	return add(&m.unknown, h)
+// It panics if h is nil.
+func (m *Mux) OnUnknown(h func(ctx context.Context, msg *UnknownMessage) error) {
+	add(&m.unknown, h)
 }
 
 // Kind names the sort of push a message is, as Dispatch sees it.

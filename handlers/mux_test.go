@@ -13,21 +13,26 @@ func TestRegisterNilHook(t *testing.T) {
 	m := NewMux()
 	tests := []struct {
 		name string
-		reg  func() error
+		reg  func()
 	}{
-		{"OnSubscribePopup", func() error { return m.OnSubscribePopup(nil) }},
-		{"OnSubscribeChange", func() error { return m.OnSubscribeChange(nil) }},
-		{"OnSubscribeSent", func() error { return m.OnSubscribeSent(nil) }},
-		{"OnText", func() error { return m.OnText(nil) }},
-		{"OnImage", func() error { return m.OnImage(nil) }},
-		{"OnMiniProgramPage", func() error { return m.OnMiniProgramPage(nil) }},
-		{"OnEnterSession", func() error { return m.OnEnterSession(nil) }},
-		{"OnUnknown", func() error { return m.OnUnknown(nil) }},
+		{"OnSubscribePopup", func() { m.OnSubscribePopup(nil) }},
+		{"OnSubscribeChange", func() { m.OnSubscribeChange(nil) }},
+		{"OnSubscribeSent", func() { m.OnSubscribeSent(nil) }},
+		{"OnText", func() { m.OnText(nil) }},
+		{"OnImage", func() { m.OnImage(nil) }},
+		{"OnMiniProgramPage", func() { m.OnMiniProgramPage(nil) }},
+		{"OnEnterSession", func() { m.OnEnterSession(nil) }},
+		{"OnUnknown", func() { m.OnUnknown(nil) }},
 	}
 	for _, tt := range tests {
-		if err := tt.reg(); !errors.Is(err, ErrNilHook) {
-			t.Errorf("%s(nil) = %v, want ErrNilHook", tt.name, err)
-		}
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s(nil) did not panic", tt.name)
+				}
+			}()
+			tt.reg()
+		}()
 	}
 	if got := m.Handles(&codec.Message{MsgType: "text"}); got {
 		t.Errorf("after nil registrations Handles = true, want false")
@@ -105,13 +110,13 @@ func TestDispatchTypedEvents(t *testing.T) {
 
 	var got any
 	m := NewMux()
-	mustOK(t, m.OnSubscribePopup(func(_ context.Context, ev *SubscribePopupEvent) error { got = ev; return nil }))
-	mustOK(t, m.OnSubscribeChange(func(_ context.Context, ev *SubscribeChangeEvent) error { got = ev; return nil }))
-	mustOK(t, m.OnSubscribeSent(func(_ context.Context, ev *SubscribeSentEvent) error { got = ev; return nil }))
-	mustOK(t, m.OnText(func(_ context.Context, ev *TextMessage) error { got = ev; return nil }))
-	mustOK(t, m.OnImage(func(_ context.Context, ev *ImageMessage) error { got = ev; return nil }))
-	mustOK(t, m.OnMiniProgramPage(func(_ context.Context, ev *MiniProgramPageMessage) error { got = ev; return nil }))
-	mustOK(t, m.OnEnterSession(func(_ context.Context, ev *EnterSessionEvent) error { got = ev; return nil }))
+	m.OnSubscribePopup(func(_ context.Context, ev *SubscribePopupEvent) error { got = ev; return nil })
+	m.OnSubscribeChange(func(_ context.Context, ev *SubscribeChangeEvent) error { got = ev; return nil })
+	m.OnSubscribeSent(func(_ context.Context, ev *SubscribeSentEvent) error { got = ev; return nil })
+	m.OnText(func(_ context.Context, ev *TextMessage) error { got = ev; return nil })
+	m.OnImage(func(_ context.Context, ev *ImageMessage) error { got = ev; return nil })
+	m.OnMiniProgramPage(func(_ context.Context, ev *MiniProgramPageMessage) error { got = ev; return nil })
+	m.OnEnterSession(func(_ context.Context, ev *EnterSessionEvent) error { got = ev; return nil })
 
 	hdr := func(msg *codec.Message) Header {
 		return Header{ToUserName: msg.ToUserName, FromUserName: msg.FromUserName, CreateTime: msg.CreateTime,
@@ -178,13 +183,13 @@ func TestDispatchOrderAndFirstError(t *testing.T) {
 	var order []int
 	m := NewMux()
 	for i := range 3 {
-		mustOK(t, m.OnText(func(context.Context, *TextMessage) error {
+		m.OnText(func(context.Context, *TextMessage) error {
 			order = append(order, i)
 			if i == 1 {
 				return errBoom
 			}
 			return nil
-		}))
+		})
 	}
 	msg := &codec.Message{MsgType: "text", Content: "x"}
 	reply, err := m.Dispatch(context.Background(), msg)
@@ -211,10 +216,10 @@ func TestDispatchPassesContext(t *testing.T) {
 	ctx := context.WithValue(context.Background(), key{}, "v")
 	var got any
 	m := NewMux()
-	mustOK(t, m.OnSubscribeSent(func(ctx context.Context, _ *SubscribeSentEvent) error {
+	m.OnSubscribeSent(func(ctx context.Context, _ *SubscribeSentEvent) error {
 		got = ctx.Value(key{})
 		return nil
-	}))
+	})
 	if _, err := m.Dispatch(ctx, &codec.Message{MsgType: "event", Event: "subscribe_msg_sent_event"}); err != nil {
 		t.Fatal(err)
 	}
@@ -248,11 +253,11 @@ func TestDispatchUnknown(t *testing.T) {
 	}
 	var got *UnknownMessage
 	m := NewMux()
-	mustOK(t, m.OnText(func(context.Context, *TextMessage) error {
+	m.OnText(func(context.Context, *TextMessage) error {
 		t.Error("text hook ran for an unknown event")
 		return nil
-	}))
-	mustOK(t, m.OnUnknown(func(_ context.Context, ev *UnknownMessage) error { got = ev; return nil }))
+	})
+	m.OnUnknown(func(_ context.Context, ev *UnknownMessage) error { got = ev; return nil })
 	if !m.Handles(&msg) {
 		t.Error("Handles(unknown) = false with an OnUnknown hook")
 	}
@@ -305,7 +310,7 @@ func TestSessionReply(t *testing.T) {
 	for _, tt := range tests {
 		m := NewMux()
 		for _, h := range tt.hooks {
-			mustOK(t, m.OnText(h))
+			m.OnText(h)
 		}
 		reply, err := m.Dispatch(context.Background(), msg)
 		if (err != nil) != tt.err {
@@ -320,9 +325,9 @@ func TestSessionReply(t *testing.T) {
 func TestSessionReplyOtherKinds(t *testing.T) {
 	m := NewMux()
 	transfer := func(s *Session) error { s.TransferToCustomerService(); return nil }
-	mustOK(t, m.OnImage(func(_ context.Context, ev *ImageMessage) error { return transfer(&ev.Session) }))
-	mustOK(t, m.OnMiniProgramPage(func(_ context.Context, ev *MiniProgramPageMessage) error { return transfer(&ev.Session) }))
-	mustOK(t, m.OnEnterSession(func(_ context.Context, ev *EnterSessionEvent) error { return transfer(&ev.Session) }))
+	m.OnImage(func(_ context.Context, ev *ImageMessage) error { return transfer(&ev.Session) })
+	m.OnMiniProgramPage(func(_ context.Context, ev *MiniProgramPageMessage) error { return transfer(&ev.Session) })
+	m.OnEnterSession(func(_ context.Context, ev *EnterSessionEvent) error { return transfer(&ev.Session) })
 	want := &codec.Reply{ToUserName: "oUser", FromUserName: "gh_app", MsgType: "transfer_customer_service"}
 	for _, msg := range []*codec.Message{
 		{ToUserName: "gh_app", FromUserName: "oUser", MsgType: "image"},
@@ -365,7 +370,7 @@ func TestDispatchAllocs(t *testing.T) {
 	msg := &codec.Message{MsgType: "event", Event: "subscribe_msg_popup_event", FromUserName: "oUser",
 		Items: []codec.SubscribeItem{{TemplateID: "T1", Status: "accept"}, {TemplateID: "T2", Status: "accept"}}}
 	m := NewMux()
-	mustOK(t, m.OnSubscribePopup(func(context.Context, *SubscribePopupEvent) error { return nil }))
+	m.OnSubscribePopup(func(context.Context, *SubscribePopupEvent) error { return nil })
 	ctx := context.Background()
 	allocs := testing.AllocsPerRun(100, func() { _, _ = m.Dispatch(ctx, msg) })
 	if allocs > 1 {

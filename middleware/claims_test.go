@@ -55,7 +55,7 @@ func TestAsyncGivesUpOnlyWhenDone(t *testing.T) {
 	lookingAgain, goOn := make(chan struct{}), make(chan struct{})
 	started := make(chan struct{}, 2)
 	mux := handlers.NewMux()
-	mustOK(t, mux.OnText(func(_ context.Context, m *handlers.TextMessage) error {
+	mux.OnText(func(_ context.Context, m *handlers.TextMessage) error {
 		switch m.Content {
 		case "block1":
 			started <- struct{}{}
@@ -67,7 +67,7 @@ func TestAsyncGivesUpOnlyWhenDone(t *testing.T) {
 			lateRuns.Add(1)
 		}
 		return nil
-	}))
+	})
 	e1 := newEndpoint(t, Config{Mux: mux, Async: true, Workers: 1, QueueSize: 4,
 		Dedupe: shared, HookTimeout: hookTimeout, DedupeLease: lease})
 	useLeaseClock(e1, clk)
@@ -160,7 +160,7 @@ func closeIfOpen(ch chan struct{}) {
 func TestSyncInFlightAsksOnce(t *testing.T) {
 	d := newCountingDedupe()
 	mux := handlers.NewMux()
-	mustOK(t, mux.OnText(func(context.Context, *handlers.TextMessage) error { return nil }))
+	mux.OnText(func(context.Context, *handlers.TextMessage) error { return nil })
 	e := newEndpoint(t, Config{Mux: mux, Dedupe: d})
 	req := plainPush(textXML("7", "x"))
 	_, err := d.Dedupe.Begin(context.Background(), keyOfRequest(t, req), time.Minute)

@@ -19,7 +19,7 @@ func TestTimedOutCloseLeavesQueuedPushesToRun(t *testing.T) {
 	started, release := make(chan struct{}, 1), make(chan struct{})
 	var runs atomic.Int32
 	mux := handlers.NewMux()
-	mustOK(t, mux.OnText(func(_ context.Context, m *handlers.TextMessage) error {
+	mux.OnText(func(_ context.Context, m *handlers.TextMessage) error {
 		if m.Content == "block" {
 			started <- struct{}{}
 			<-release
@@ -27,7 +27,7 @@ func TestTimedOutCloseLeavesQueuedPushesToRun(t *testing.T) {
 		}
 		runs.Add(1)
 		return nil
-	}))
+	})
 	// Built with New, not newEndpoint: its cleanup Close would wait 10 s.
 	e, err := New(Config{Token: token, Now: clock(now), Mux: mux, Async: true, Workers: 1, QueueSize: 64})
 	mustOK(t, err)

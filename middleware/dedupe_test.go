@@ -105,7 +105,7 @@ func TestDedupeRetries(t *testing.T) {
 	var c counter
 	c.fail.Store(1)
 	mux := handlers.NewMux()
-	mustOK(t, mux.OnText(c.hook))
+	mux.OnText(c.hook)
 	e := newEndpoint(t, Config{Mux: mux})
 	push := plainPush(textXML("42", "x"))
 	steps := []struct {
@@ -135,13 +135,13 @@ func TestDedupeInFlight(t *testing.T) {
 	started, release := make(chan struct{}), make(chan struct{})
 	var runs atomic.Int32
 	mux := handlers.NewMux()
-	mustOK(t, mux.OnText(func(context.Context, *handlers.TextMessage) error {
+	mux.OnText(func(context.Context, *handlers.TextMessage) error {
 		if runs.Add(1) == 1 {
 			close(started)
 			<-release
 		}
 		return nil
-	}))
+	})
 	e := newEndpoint(t, Config{Mux: mux})
 	push := plainPush(textXML("42", "x"))
 	first := make(chan Response)
@@ -169,7 +169,7 @@ func TestDedupeKeyOverride(t *testing.T) {
 	for _, tt := range tests {
 		var c counter
 		mux := handlers.NewMux()
-		mustOK(t, mux.OnText(c.hook))
+		mux.OnText(c.hook)
 		e := newEndpoint(t, Config{Mux: mux, DedupeKey: tt.key})
 		for range 3 {
 			checkResponse(t, tt.name, e.Serve(context.Background(), plainPush(textXML("42", "x"))), 200, "success")

@@ -2,9 +2,12 @@ package middleware
 
 import (
 	"cmp"
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
+	"runtime/debug"
 	"slices"
 	"strconv"
 
@@ -99,4 +102,21 @@ func compareItems(a, b *codec.SubscribeItem) int {
 		cmp.Compare(a.MsgID, b.MsgID),
 		cmp.Compare(a.ErrorCode, b.ErrorCode),
 	)
+}
+
+// keyOf returns the dedupe key of msg. A panic in Config.DedupeKey is
+// logged and reported as false, so that the push fails (500, retried)
+// instead of the process.
+func (e *Endpoint) keyOf(ctx context.Context, msg *codec.Message) (key string, ok bool) {
+	if !e.customKey {
+		return DefaultDedupeKey(msg), true
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			key, ok = "", false
+			e.log.ErrorContext(ctx, "wxsub: Config.DedupeKey panicked", "msg_type", msg.MsgType, "event", msg.Event,
+				"error", fmt.Errorf("%w: %v", ErrHookPanic, p), "stack", string(debug.Stack()))
+		}
+	}()
+	return e.dedupeKey(msg), true
 }

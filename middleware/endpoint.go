@@ -30,10 +30,9 @@ type Endpoint struct {
 	dedupeTTL   time.Duration
 	dedupeLease time.Duration
 	dedupeKey   func(*codec.Message) string
-	customKey   bool  // Config.DedupeKey was set
-	window      int64 // seconds; < 0 disables the check
-	now         func() time.Time
-	clock       func() time.Time // Config.Now, nil for the real clock
+	customKey   bool             // Config.DedupeKey was set
+	window      int64            // seconds; < 0 disables the check
+	clock       func() time.Time // Config.Now, nil for the real clock; read it with now
 	leases      leaseClock       // nil for the real clock; see leaseClock
 	maxBody     int64
 	hookTimeout time.Duration
@@ -49,11 +48,15 @@ type Endpoint struct {
 // New validates cfg and builds an Endpoint. The error names the first bad
 // field and wraps ErrConfig. With Async set, New starts the worker pool.
 func New(cfg Config) (*Endpoint, error) {
-	if cfg.Token == "" {
-		return nil, fmt.Errorf("%w: Token is required", ErrConfig)
+	customKey := cfg.DedupeKey != nil
+	cfg = configDefault(cfg)
+	cipher, err := validate(cfg)
+	if err != nil {
+		return nil, err
 	}
 	e := &Endpoint{
 		token:       cfg.Token,
+		cipher:      cipher,
 		mode:        cfg.Mode,
 		mux:         cfg.Mux,
 		grants:      cfg.Grants,
@@ -63,7 +66,8 @@ func New(cfg Config) (*Endpoint, error) {
 		dedupeTTL:   cfg.DedupeTTL,
 		dedupeLease: cfg.DedupeLease,
 		dedupeKey:   cfg.DedupeKey,
-		now:         cfg.Now,
+		customKey:   customKey,
+		window:      windowSeconds(cfg.ReplayWindow),
 		clock:       cfg.Now,
 		maxBody:     cfg.MaxBodyBytes,
 		hookTimeout: cfg.HookTimeout,
@@ -71,29 +75,91 @@ func New(cfg Config) (*Endpoint, error) {
 		rejects:     newRejectLog(),
 	}
 	e.onceGrants, _ = cfg.Grants.(store.OnceGrantStore)
-	if e.mode == 0 {
-		e.mode = ModePlaintext
+	e.gate = newGate()
+	e.watch = newWatchdog()
+	e.runners = newRunners(e)
+	if cfg.Async {
+		e.pool = startPool(e, cfg.Workers, cfg.QueueSize, cfg.QueueBytes)
+	}
+	return e, nil
+}
+
+// configDefault returns cfg with every zero field that has a default set
+// to it. It never fails: a default is only ever taken for a zero field, so
+// validate still sees every value that was set.
+func configDefault(cfg Config) Config {
+	if cfg.Mode == 0 {
+		cfg.Mode = ModePlaintext
 		if cfg.EncodingAESKey != "" {
-			e.mode = ModeSafe
+			cfg.Mode = ModeSafe
 		}
 	}
-	switch e.mode {
+	if cfg.ReplayWindow == 0 {
+		cfg.ReplayWindow = DefaultReplayWindow
+	}
+	switch cfg.MaxBodyBytes {
+	case 0:
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	case math.MaxInt64:
+		// "No limit": one less, so that adapters can read one byte more.
+		cfg.MaxBodyBytes = math.MaxInt64 - 1
+	}
+	if cfg.HookTimeout == 0 {
+		cfg.HookTimeout = DefaultHookTimeout
+	}
+	if cfg.DedupeLease == 0 {
+		cfg.DedupeLease = cfg.HookTimeout + 2*time.Second
+	}
+	if cfg.DedupeTTL == 0 {
+		cfg.DedupeTTL = max(DefaultDedupeTTL, minDedupeTTL(cfg))
+	}
+	if cfg.Dedupe == nil {
+		cfg.Dedupe = memory.NewDedupe()
+	}
+	if cfg.DedupeKey == nil {
+		cfg.DedupeKey = DefaultDedupeKey
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Async {
+		if cfg.Workers == 0 {
+			cfg.Workers = DefaultWorkers
+		}
+		if cfg.QueueSize == 0 {
+			cfg.QueueSize = DefaultQueueSize
+		}
+		if cfg.QueueBytes == 0 {
+			cfg.QueueBytes = max(DefaultQueueBytes, cfg.MaxBodyBytes)
+		}
+	}
+	return cfg
+}
+
+// validate checks a defaulted cfg, field by field in a fixed order, and
+// returns the cipher of the encrypted modes (nil in plaintext mode).
+func validate(cfg Config) (*codec.Cipher, error) {
+	if cfg.Token == "" {
+		return nil, fmt.Errorf("%w: Token is required", ErrConfig)
+	}
+	var cipher *codec.Cipher
+	switch cfg.Mode {
 	case ModePlaintext:
 		if cfg.EncodingAESKey != "" {
 			return nil, fmt.Errorf("%w: EncodingAESKey is set but Mode is ModePlaintext", ErrConfig)
 		}
 	case ModeCompatible, ModeSafe:
 		if cfg.EncodingAESKey == "" {
-			return nil, fmt.Errorf("%w: EncodingAESKey is required in %s mode", ErrConfig, e.mode)
+			return nil, fmt.Errorf("%w: EncodingAESKey is required in %s mode", ErrConfig, cfg.Mode)
 		}
 		if cfg.AppID == "" {
-			return nil, fmt.Errorf("%w: AppID is required in %s mode", ErrConfig, e.mode)
+			return nil, fmt.Errorf("%w: AppID is required in %s mode", ErrConfig, cfg.Mode)
 		}
 		c, err := codec.NewCipher(cfg.EncodingAESKey, cfg.AppID)
 		if err != nil {
 			return nil, fmt.Errorf("%w: EncodingAESKey: %w", ErrConfig, err)
 		}
-		e.cipher = c
+		cipher = c
 	default:
 		return nil, fmt.Errorf("%w: Mode %d is not a Mode", ErrConfig, cfg.Mode)
 	}
@@ -102,99 +168,78 @@ func New(cfg Config) (*Endpoint, error) {
 	}
 	switch {
 	case cfg.ReplayWindow == NoReplayCheck:
-		e.window = -1
-	case cfg.ReplayWindow == 0:
-		e.window = int64(DefaultReplayWindow / time.Second)
 	case cfg.ReplayWindow < time.Second:
 		return nil, fmt.Errorf("%w: ReplayWindow must be at least a second, or NoReplayCheck", ErrConfig)
 	case cfg.ReplayWindow > MaxReplayWindow:
 		return nil, fmt.Errorf("%w: ReplayWindow %v is over MaxReplayWindow (%v)", ErrConfig, cfg.ReplayWindow, MaxReplayWindow)
-	default:
-		e.window = int64(cfg.ReplayWindow / time.Second)
 	}
-	switch {
-	case e.maxBody == 0:
-		e.maxBody = DefaultMaxBodyBytes
-	case e.maxBody < 0:
+	if cfg.MaxBodyBytes < 0 {
 		return nil, fmt.Errorf("%w: MaxBodyBytes is negative", ErrConfig)
-	case e.maxBody == math.MaxInt64:
-		// "No limit": one less, so that adapters can read one byte more.
-		e.maxBody = math.MaxInt64 - 1
 	}
-	if e.hookTimeout == 0 {
-		e.hookTimeout = DefaultHookTimeout
-	} else if e.hookTimeout < 0 || e.hookTimeout >= MaxHookTimeout {
+	if cfg.HookTimeout < 0 || cfg.HookTimeout >= MaxHookTimeout {
 		return nil, fmt.Errorf("%w: HookTimeout must be between 0 and %v", ErrConfig, MaxHookTimeout)
 	}
-	if e.dedupeLease == 0 {
-		e.dedupeLease = e.hookTimeout + 2*time.Second
-	} else if e.dedupeLease < 0 {
+	if cfg.DedupeLease < 0 {
 		return nil, fmt.Errorf("%w: DedupeLease is negative", ErrConfig)
 	}
-	// A push is accepted while its timestamp is within the window, which
-	// spans 2×ReplayWindow; it must be remembered at least that long
-	// after its claim, or a captured push could be replayed.
-	// The sum saturates: a DedupeLease near the largest Duration must not
-	// wrap it to a small minimum.
-	minTTL := time.Duration(0)
-	if e.window >= 0 {
-		minTTL = addSaturating(2*time.Duration(e.window)*time.Second, e.dedupeLease)
-	}
-	switch {
-	case e.dedupeTTL < 0:
+	if minTTL := minDedupeTTL(cfg); cfg.DedupeTTL < 0 {
 		return nil, fmt.Errorf("%w: DedupeTTL is negative", ErrConfig)
-	case e.dedupeTTL == 0:
-		e.dedupeTTL = max(DefaultDedupeTTL, minTTL)
-	case e.dedupeTTL < minTTL:
+	} else if cfg.DedupeTTL < minTTL {
 		return nil, fmt.Errorf("%w: DedupeTTL must be at least 2×ReplayWindow + DedupeLease (%v)", ErrConfig, minTTL)
 	}
-	if e.dedupe == nil {
-		e.dedupe = memory.NewDedupe()
-	}
-	if e.dedupeKey == nil {
-		e.dedupeKey = DefaultDedupeKey
-	} else {
-		e.customKey = true
-	}
-	if e.now == nil {
-		e.now = time.Now
-	}
-	if e.log == nil {
-		e.log = slog.New(slog.DiscardHandler)
-	}
-	e.gate = newGate()
-	e.watch = newWatchdog()
-	e.runners = newRunners(e)
-	if cfg.Async {
-		workers, size, bytes := cfg.Workers, cfg.QueueSize, cfg.QueueBytes
-		if workers == 0 {
-			workers = DefaultWorkers
+	if !cfg.Async {
+		if cfg.Workers != 0 || cfg.QueueSize != 0 || cfg.QueueBytes != 0 {
+			return nil, fmt.Errorf("%w: Workers, QueueSize and QueueBytes need Async", ErrConfig)
 		}
-		if size == 0 {
-			size = DefaultQueueSize
-		}
-		if bytes == 0 {
-			bytes = max(DefaultQueueBytes, e.maxBody)
-		}
-		switch {
-		case workers < 0:
-			return nil, fmt.Errorf("%w: Workers is negative", ErrConfig)
-		case size < 0:
-			return nil, fmt.Errorf("%w: QueueSize is negative", ErrConfig)
-		case bytes < 0:
-			return nil, fmt.Errorf("%w: QueueBytes is negative", ErrConfig)
-		case e.dedupeLease <= e.hookTimeout:
-			return nil, fmt.Errorf("%w: DedupeLease (%v) must be longer than HookTimeout (%v) in async mode: a queued push's claim must outlast its hooks",
-				ErrConfig, e.dedupeLease, e.hookTimeout)
-		case bytes < e.maxBody:
-			return nil, fmt.Errorf("%w: QueueBytes (%d) is below MaxBodyBytes (%d): a push of the largest size could never be queued",
-				ErrConfig, bytes, e.maxBody)
-		}
-		e.pool = startPool(e, workers, size, bytes)
-	} else if cfg.Workers != 0 || cfg.QueueSize != 0 || cfg.QueueBytes != 0 {
-		return nil, fmt.Errorf("%w: Workers, QueueSize and QueueBytes need Async", ErrConfig)
+		return cipher, nil
 	}
-	return e, nil
+	switch {
+	case cfg.Workers < 0:
+		return nil, fmt.Errorf("%w: Workers is negative", ErrConfig)
+	case cfg.QueueSize < 0:
+		return nil, fmt.Errorf("%w: QueueSize is negative", ErrConfig)
+	case cfg.QueueBytes < 0:
+		return nil, fmt.Errorf("%w: QueueBytes is negative", ErrConfig)
+	case cfg.DedupeLease <= cfg.HookTimeout:
+		return nil, fmt.Errorf("%w: DedupeLease (%v) must be longer than HookTimeout (%v) in async mode: a queued push's claim must outlast its hooks",
+			ErrConfig, cfg.DedupeLease, cfg.HookTimeout)
+	case cfg.QueueBytes < cfg.MaxBodyBytes:
+		return nil, fmt.Errorf("%w: QueueBytes (%d) is below MaxBodyBytes (%d): a push of the largest size could never be queued",
+			ErrConfig, cfg.QueueBytes, cfg.MaxBodyBytes)
+	}
+	return cipher, nil
+}
+
+// windowSeconds is the replay window in whole seconds, or -1 for
+// NoReplayCheck.
+func windowSeconds(w time.Duration) int64 {
+	if w == NoReplayCheck {
+		return -1
+	}
+	return int64(w / time.Second)
+}
+
+// minDedupeTTL is how long a push must be remembered after its claim. A
+// push is accepted while its timestamp is within the window, which spans
+// 2×ReplayWindow; it must be remembered at least that long after its
+// claim, or a captured push could be replayed. The sum saturates: a
+// DedupeLease near the largest Duration must not wrap it to a small
+// minimum.
+func minDedupeTTL(cfg Config) time.Duration {
+	w := windowSeconds(cfg.ReplayWindow)
+	if w < 0 {
+		return 0
+	}
+	return addSaturating(2*time.Duration(w)*time.Second, cfg.DedupeLease)
+}
+
+// now is the time on the Endpoint's clock: Config.Now when one was given,
+// else the real clock.
+func (e *Endpoint) now() time.Time {
+	if e.clock != nil {
+		return e.clock()
+	}
+	return time.Now()
 }
 
 // Mode returns the mode the Endpoint runs in (never the zero Mode).

@@ -17,7 +17,7 @@ import (
 func ExampleEndpoint_Serve() {
 	grants := memory.New()
 	mux := handlers.NewMux()
-	_ = mux.OnSubscribePopup(func(ctx context.Context, ev *handlers.SubscribePopupEvent) error {
+	mux.OnSubscribePopup(func(ctx context.Context, ev *handlers.SubscribePopupEvent) error {
 		for _, it := range ev.Items {
 			g, _ := grants.Get(ctx, ev.FromUserName, it.TemplateID)
 			fmt.Printf("%s %s: %d one-time grant(s)\n", it.TemplateID, it.Status, g.Remaining)

@@ -25,25 +25,25 @@ var reasons = map[string]bool{
 // fuzzMux has a hook for every kind, so that every typed event is built.
 func fuzzMux(t testing.TB) *handlers.Mux {
 	mux := handlers.NewMux()
-	mustOK(t, mux.OnSubscribePopup(func(_ context.Context, ev *handlers.SubscribePopupEvent) error {
+	mux.OnSubscribePopup(func(_ context.Context, ev *handlers.SubscribePopupEvent) error {
 		for _, it := range ev.Items {
 			_ = it.Accepted()
 		}
 		return nil
-	}))
-	mustOK(t, mux.OnSubscribeChange(func(context.Context, *handlers.SubscribeChangeEvent) error { return nil }))
-	mustOK(t, mux.OnSubscribeSent(func(context.Context, *handlers.SubscribeSentEvent) error { return nil }))
-	mustOK(t, mux.OnText(func(_ context.Context, m *handlers.TextMessage) error {
+	})
+	mux.OnSubscribeChange(func(context.Context, *handlers.SubscribeChangeEvent) error { return nil })
+	mux.OnSubscribeSent(func(context.Context, *handlers.SubscribeSentEvent) error { return nil })
+	mux.OnText(func(_ context.Context, m *handlers.TextMessage) error {
 		m.TransferToCustomerService()
 		return nil
-	}))
-	mustOK(t, mux.OnImage(func(context.Context, *handlers.ImageMessage) error { return nil }))
-	mustOK(t, mux.OnMiniProgramPage(func(context.Context, *handlers.MiniProgramPageMessage) error { return nil }))
-	mustOK(t, mux.OnEnterSession(func(_ context.Context, ev *handlers.EnterSessionEvent) error {
+	})
+	mux.OnImage(func(context.Context, *handlers.ImageMessage) error { return nil })
+	mux.OnMiniProgramPage(func(context.Context, *handlers.MiniProgramPageMessage) error { return nil })
+	mux.OnEnterSession(func(_ context.Context, ev *handlers.EnterSessionEvent) error {
 		ev.TransferToCustomerService()
 		return nil
-	}))
-	mustOK(t, mux.OnUnknown(func(context.Context, *handlers.UnknownMessage) error { return nil }))
+	})
+	mux.OnUnknown(func(context.Context, *handlers.UnknownMessage) error { return nil })
 	return mux
 }
 

@@ -2,7 +2,9 @@ package middleware
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 
 	"github.com/wxsub/wxsub/codec"
@@ -78,7 +80,7 @@ func (e *Endpoint) book(ctx *deadlineCtx, msg *codec.Message, key string) (Respo
 		if e.onceGrants != nil && itemKey != "" {
 			if _, err := e.onceGrants.ApplyOnce(ctx, itemKey, e.dedupeTTL, msg.FromUserName, it.TemplateID, act, e.grantTTL); err != nil {
 				e.log.ErrorContext(ctx, "wxsub: grant store failed", "openid", msg.FromUserName,
-					"template", it.TemplateID, "err", err)
+					"template_id", it.TemplateID, "error", err)
 				return reject(http.StatusInternalServerError, ReasonStore), false
 			}
 			continue
@@ -86,7 +88,7 @@ func (e *Endpoint) book(ctx *deadlineCtx, msg *codec.Message, key string) (Respo
 		if itemKey != "" {
 			state, err := e.dedupe.Begin(ctx, itemKey, e.dedupeLease)
 			if err != nil {
-				e.log.ErrorContext(ctx, "wxsub: dedupe store failed", "key", itemKey, "err", err)
+				e.log.ErrorContext(ctx, "wxsub: dedupe store failed", "key", itemKey, "error", err)
 				return reject(http.StatusInternalServerError, ReasonStore), false
 			}
 			switch state {
@@ -103,7 +105,7 @@ func (e *Endpoint) book(ctx *deadlineCtx, msg *codec.Message, key string) (Respo
 		if err := e.apply(ctx, act, msg.FromUserName, it.TemplateID); err != nil {
 			e.abort(ctx, itemKey)
 			e.log.ErrorContext(ctx, "wxsub: grant store failed", "openid", msg.FromUserName,
-				"template", it.TemplateID, "err", err)
+				"template_id", it.TemplateID, "error", err)
 			return reject(http.StatusInternalServerError, ReasonStore), false
 		}
 		if itemKey == "" {
@@ -113,7 +115,7 @@ func (e *Endpoint) book(ctx *deadlineCtx, msg *codec.Message, key string) (Respo
 			// The grant is applied; failing the push now would make
 			// the retry apply it again once the claim expires. The
 			// push's own key, marked after the hooks, still guards it.
-			e.log.ErrorContext(ctx, "wxsub: dedupe store failed to mark a grant done", "key", itemKey, "err", err)
+			e.log.ErrorContext(ctx, "wxsub: dedupe store failed to mark a grant done", "key", itemKey, "error", err)
 		}
 	}
 	return Response{}, true
@@ -136,4 +138,20 @@ func (e *Endpoint) apply(ctx context.Context, act store.GrantChange, openID, tem
 		return e.grants.Revoke(ctx, openID, templateID)
 	}
 	return nil
+}
+
+// isLongTerm reports whether templateID is long-term by Config.LongTerm.
+// A panic in it is logged and reported as ok false, failing the push.
+func (e *Endpoint) isLongTerm(ctx context.Context, templateID string) (longTerm, ok bool) {
+	if e.longTerm == nil {
+		return false, true
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			longTerm, ok = false, false
+			e.log.ErrorContext(ctx, "wxsub: Config.LongTerm panicked", "template_id", templateID,
+				"error", fmt.Errorf("%w: %v", ErrHookPanic, p), "stack", string(debug.Stack()))
+		}
+	}()
+	return e.longTerm(templateID), true
 }

@@ -133,7 +133,7 @@ func testGrantBookkeeping(t *testing.T, newStores func(t *testing.T) (store.Gran
 			grants, dedupe := newStores(t)
 			runs := 0
 			mux := handlers.NewMux()
-			mustOK(t, mux.OnSubscribePopup(func(ctx context.Context, ev *handlers.SubscribePopupEvent) error {
+			mux.OnSubscribePopup(func(ctx context.Context, ev *handlers.SubscribePopupEvent) error {
 				runs++
 				if tt.hookSawNew {
 					g, err := grants.Get(ctx, ev.FromUserName, "T1")
@@ -145,7 +145,7 @@ func testGrantBookkeeping(t *testing.T, newStores func(t *testing.T) (store.Gran
 					return errors.New("first run fails")
 				}
 				return nil
-			}))
+			})
 			e := newEndpoint(t, Config{Mux: mux, Grants: grants, Dedupe: dedupe, LongTerm: TemplateSet("L1", "L2")})
 			for i, p := range tt.pushes {
 				got := e.Serve(context.Background(), plainPush(p.body))

@@ -73,8 +73,8 @@ func (e *Endpoint) runSync(p *push, c *call, key string, encrypted bool) Respons
 
 // timedOut logs that Serve stopped waiting for the hooks, and answers.
 func (e *Endpoint) timedOut(ctx context.Context, msg *codec.Message, key string, cause error) Response {
-	e.log.ErrorContext(ctx, "wxsub: hooks failed", "kind", msg.MsgType, "event", msg.Event, "key", key,
-		"err", fmt.Errorf("%w: %w", ErrHookTimeout, cause))
+	e.log.ErrorContext(ctx, "wxsub: hooks failed", "msg_type", msg.MsgType, "event", msg.Event, "key", key,
+		"error", fmt.Errorf("%w: %w", ErrHookTimeout, cause))
 	return reject(http.StatusInternalServerError, ReasonHookTimeout)
 }
 
@@ -94,13 +94,13 @@ func (e *Endpoint) dispatch(ctx context.Context, msg *codec.Message, key string)
 		if p := recover(); p != nil {
 			reply = nil
 			err = fmt.Errorf("%w: %v", ErrHookPanic, p)
-			e.log.ErrorContext(ctx, "wxsub: hooks failed", "kind", msg.MsgType, "event", msg.Event, "key", key,
-				"err", err, "stack", string(debug.Stack()))
+			e.log.ErrorContext(ctx, "wxsub: hooks failed", "msg_type", msg.MsgType, "event", msg.Event, "key", key,
+				"error", err, "stack", string(debug.Stack()))
 		}
 	}()
 	reply, err = e.mux.Dispatch(ctx, msg)
 	if err != nil {
-		e.log.ErrorContext(ctx, "wxsub: hooks failed", "kind", msg.MsgType, "event", msg.Event, "key", key, "err", err)
+		e.log.ErrorContext(ctx, "wxsub: hooks failed", "msg_type", msg.MsgType, "event", msg.Event, "key", key, "error", err)
 	}
 	return reply, err
 }
@@ -127,7 +127,7 @@ func (e *Endpoint) encodeReply(msg *codec.Message, reply *codec.Reply, encrypted
 		nonce := strconv.FormatUint(uint64(rand.Uint32()), 10)
 		body, err = e.cipher.EncryptReply(format, e.token, body, now, nonce)
 		if err != nil {
-			e.log.Error("wxsub: cannot encrypt the reply", "err", err)
+			e.log.Error("wxsub: cannot encrypt the reply", "error", err)
 			return reject(http.StatusInternalServerError, ReasonReply)
 		}
 	}

@@ -16,14 +16,14 @@ import (
 func TestHookContextDeadline(t *testing.T) {
 	var deadline time.Time
 	mux := handlers.NewMux()
-	mustOK(t, mux.OnText(func(ctx context.Context, _ *handlers.TextMessage) error {
+	mux.OnText(func(ctx context.Context, _ *handlers.TextMessage) error {
 		d, ok := ctx.Deadline()
 		if !ok {
 			return errors.New("no deadline")
 		}
 		deadline = d
 		return nil
-	}))
+	})
 	const timeout = 3 * time.Second
 	e := newEndpoint(t, Config{Mux: mux, HookTimeout: timeout})
 	before := time.Now()
@@ -47,12 +47,12 @@ func TestHookBlockingPastDeadline(t *testing.T) {
 	release := make(chan struct{})
 	var runs atomic.Int32
 	mux := handlers.NewMux()
-	mustOK(t, mux.OnText(func(context.Context, *handlers.TextMessage) error {
+	mux.OnText(func(context.Context, *handlers.TextMessage) error {
 		if runs.Add(1) == 1 {
 			<-release // ignores ctx
 		}
 		return nil
-	}))
+	})
 	log, lb := newLogger()
 	const timeout = 150 * time.Millisecond
 	clk := newFakeLeaseClock()
@@ -100,13 +100,13 @@ func TestHookBlockingPastDeadline(t *testing.T) {
 func TestHookHonouringDeadlineIsRetried(t *testing.T) {
 	var runs atomic.Int32
 	mux := handlers.NewMux()
-	mustOK(t, mux.OnText(func(ctx context.Context, _ *handlers.TextMessage) error {
+	mux.OnText(func(ctx context.Context, _ *handlers.TextMessage) error {
 		if runs.Add(1) == 1 {
 			<-ctx.Done()
 			return ctx.Err()
 		}
 		return nil
-	}))
+	})
 	// The lease runs on a fake clock: the claim is dropped when the hook
 	// returns, however late that is.
 	clk := newFakeLeaseClock()
@@ -136,7 +136,7 @@ func TestHookHonouringDeadlineIsRetried(t *testing.T) {
 
 func TestRequestContextCanceled(t *testing.T) {
 	mux := handlers.NewMux()
-	mustOK(t, mux.OnText(func(ctx context.Context, _ *handlers.TextMessage) error { return nil }))
+	mux.OnText(func(ctx context.Context, _ *handlers.TextMessage) error { return nil })
 	e := newEndpoint(t, Config{Mux: mux})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -147,13 +147,13 @@ func TestRequestContextCanceled(t *testing.T) {
 func TestAsync(t *testing.T) {
 	ran := make(chan string, 4)
 	mux := handlers.NewMux()
-	mustOK(t, mux.OnText(func(ctx context.Context, m *handlers.TextMessage) error {
+	mux.OnText(func(ctx context.Context, m *handlers.TextMessage) error {
 		if _, ok := ctx.Deadline(); !ok {
 			t.Error("async hook has no deadline")
 		}
 		ran <- m.Content
 		return nil
-	}))
+	})
 	e := newEndpoint(t, Config{Mux: mux, Async: true})
 	reqCtx, cancel := context.WithCancel(context.Background())
 	checkResponse(t, "async", e.Serve(reqCtx, plainPush(textXML("1", "hello"))), 200, "success")
@@ -176,12 +176,12 @@ func TestAsyncQueueFull(t *testing.T) {
 	started, release := make(chan struct{}, 8), make(chan struct{})
 	var runs atomic.Int32
 	mux := handlers.NewMux()
-	mustOK(t, mux.OnText(func(context.Context, *handlers.TextMessage) error {
+	mux.OnText(func(context.Context, *handlers.TextMessage) error {
 		runs.Add(1)
 		started <- struct{}{}
 		<-release
 		return nil
-	}))
+	})
 	e := newEndpoint(t, Config{Mux: mux, Async: true, Workers: 1, QueueSize: 1})
 	checkResponse(t, "first (runs)", e.Serve(context.Background(), plainPush(textXML("1", "a"))), 200, "success")
 	<-started
@@ -198,14 +198,14 @@ func TestAsyncFailureIsLoggedAndReleased(t *testing.T) {
 	var runs atomic.Int32
 	done := make(chan struct{}, 4)
 	mux := handlers.NewMux()
-	mustOK(t, mux.OnText(func(_ context.Context, m *handlers.TextMessage) error {
+	mux.OnText(func(_ context.Context, m *handlers.TextMessage) error {
 		defer func() { done <- struct{}{} }()
 		m.TransferToCustomerService()
 		if runs.Add(1) == 1 {
 			return errors.New("async failure")
 		}
 		return nil
-	}))
+	})
 	log, lb := newLogger()
 	e := newEndpoint(t, Config{Mux: mux, Async: true, Logger: log})
 	push := plainPush(textXML("1", "a"))
@@ -236,7 +236,7 @@ func TestAsyncFailureIsLoggedAndReleased(t *testing.T) {
 func TestCloseWaitsForHooks(t *testing.T) {
 	release := make(chan struct{})
 	mux := handlers.NewMux()
-	mustOK(t, mux.OnText(func(context.Context, *handlers.TextMessage) error { <-release; return nil }))
+	mux.OnText(func(context.Context, *handlers.TextMessage) error { <-release; return nil })
 	e, err := New(Config{Token: token, Now: clock(now), Mux: mux, HookTimeout: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -287,7 +287,7 @@ func waitExpired(c *deadlineCtx) {
 func TestDeadlineBeforeHooks(t *testing.T) {
 	var c counter
 	mux := handlers.NewMux()
-	mustOK(t, mux.OnText(c.hook))
+	mux.OnText(c.hook)
 	slow := &slowDedupe{DedupeStore: memory.NewDedupe()}
 	const timeout = 30 * time.Millisecond
 	slow.slow.Store(true)

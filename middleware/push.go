@@ -114,7 +114,7 @@ func (e *Endpoint) claim(ctx *deadlineCtx, key string) (Response, bool) {
 		state, err = e.dedupe.Begin(ctx, key, e.dedupeLease)
 	}
 	if err != nil {
-		e.log.ErrorContext(ctx, "wxsub: dedupe store failed", "key", key, "err", err)
+		e.log.ErrorContext(ctx, "wxsub: dedupe store failed", "key", key, "error", err)
 		return reject(http.StatusInternalServerError, ReasonStore), false
 	}
 	switch state {
@@ -156,7 +156,7 @@ func (e *Endpoint) finish(ctx *deadlineCtx, key string, hookErr error) {
 	sctx, cancel := e.storeContext(ctx)
 	defer cancel()
 	if err := e.dedupe.Done(sctx, key, e.dedupeTTL); err != nil {
-		e.log.ErrorContext(sctx, "wxsub: dedupe store failed to mark a push done", "key", key, "err", err)
+		e.log.ErrorContext(sctx, "wxsub: dedupe store failed to mark a push done", "key", key, "error", err)
 	}
 }
 
@@ -168,7 +168,7 @@ func (e *Endpoint) abort(ctx *deadlineCtx, key string) {
 	sctx, cancel := e.storeContext(ctx)
 	defer cancel()
 	if err := e.dedupe.Abort(sctx, key); err != nil {
-		e.log.ErrorContext(sctx, "wxsub: dedupe store failed to drop a claim", "key", key, "err", err)
+		e.log.ErrorContext(sctx, "wxsub: dedupe store failed to drop a claim", "key", key, "error", err)
 	}
 }
 

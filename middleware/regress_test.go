@@ -20,12 +20,12 @@ func failFirstPopup(t *testing.T) *handlers.Mux {
 	t.Helper()
 	mux := handlers.NewMux()
 	var runs atomic.Int32
-	mustOK(t, mux.OnSubscribePopup(func(context.Context, *handlers.SubscribePopupEvent) error {
+	mux.OnSubscribePopup(func(context.Context, *handlers.SubscribePopupEvent) error {
 		if runs.Add(1) == 1 {
 			return errors.New("transient")
 		}
 		return nil
-	}))
+	})
 	return mux
 }
 
@@ -132,12 +132,12 @@ func TestSameSecondPopupsBothGrant(t *testing.T) {
 func TestSameSecondSentEventsBothReachHook(t *testing.T) {
 	mux := handlers.NewMux()
 	var seen []string
-	mustOK(t, mux.OnSubscribeSent(func(_ context.Context, ev *handlers.SubscribeSentEvent) error {
+	mux.OnSubscribeSent(func(_ context.Context, ev *handlers.SubscribeSentEvent) error {
 		for _, it := range ev.Items {
 			seen = append(seen, it.MsgID)
 		}
 		return nil
-	}))
+	})
 	e := newEndpoint(t, Config{Mux: mux})
 	sent := func(msgID string) string {
 		return `{"ToUserName":"` + ghID + `","FromUserName":"` + openID + `","CreateTime":1714112400,"MsgType":"event",` +
@@ -158,12 +158,12 @@ func TestAsyncHookDoesNotAliasBody(t *testing.T) {
 		mux := handlers.NewMux()
 		got := make(chan string, 1)
 		release := make(chan struct{})
-		mustOK(t, mux.OnText(func(_ context.Context, m *handlers.TextMessage) error {
+		mux.OnText(func(_ context.Context, m *handlers.TextMessage) error {
 			<-release
 			f, _ := codec.Fields(m.Message)
 			got <- m.Content + "|" + m.FromUserName + "|" + m.Message.Raw[:5] + "|" + f["Content"]
 			return nil
-		}))
+		})
 		cfg := Config{Mux: mux, Async: true}
 		req := plainPush(textXML("42", "hello"))
 		if safe {
@@ -191,7 +191,7 @@ func TestStaleDeliveryKeepsNewerClaim(t *testing.T) {
 	var running, maxRunning atomic.Int32
 	gates := []chan error{make(chan error), make(chan error), make(chan error)}
 	var n atomic.Int32
-	mustOK(t, mux.OnText(func(context.Context, *handlers.TextMessage) error {
+	mux.OnText(func(context.Context, *handlers.TextMessage) error {
 		i := n.Add(1) - 1
 		r := running.Add(1)
 		defer running.Add(-1)
@@ -202,7 +202,7 @@ func TestStaleDeliveryKeepsNewerClaim(t *testing.T) {
 			}
 		}
 		return <-gates[i] // ignores ctx
-	}))
+	})
 	log, lb := newLogger()
 	clk := newFakeLeaseClock()
 	e := newEndpoint(t, Config{Mux: mux, HookTimeout: 50 * time.Millisecond, DedupeLease: 300 * time.Millisecond, Logger: log,

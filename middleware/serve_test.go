@@ -24,10 +24,10 @@ func TestURLCheckV1(t *testing.T) {
 func TestPlaintextV2(t *testing.T) {
 	var fields map[string]string
 	mux := handlers.NewMux()
-	mustOK(t, mux.OnUnknown(func(_ context.Context, m *handlers.UnknownMessage) error {
+	mux.OnUnknown(func(_ context.Context, m *handlers.UnknownMessage) error {
 		fields = m.Fields
 		return nil
-	}))
+	})
 	e := newEndpoint(t, Config{Mux: mux, Now: clock(1714037059)})
 	q := "signature=" + v2Signature + "&timestamp=" + v2Timestamp + "&nonce=" + v2Nonce + "&openid=" + openID
 	checkResponse(t, "V2", e.Serve(context.Background(), post(q, v2Body)), 200, "success")
@@ -39,10 +39,10 @@ func TestPlaintextV2(t *testing.T) {
 func TestSafeV3(t *testing.T) {
 	var got *handlers.UnknownMessage
 	mux := handlers.NewMux()
-	mustOK(t, mux.OnUnknown(func(_ context.Context, m *handlers.UnknownMessage) error {
+	mux.OnUnknown(func(_ context.Context, m *handlers.UnknownMessage) error {
 		got = m
 		return nil
-	}))
+	})
 	e := newEndpoint(t, Config{Mux: mux, EncodingAESKey: aesKey, AppID: appID, Mode: ModeSafe, Now: clock(1714112445)})
 	q := "signature=" + v3Signature + "&timestamp=" + v3Timestamp + "&nonce=" + v3Nonce +
 		"&openid=" + openID + "&encrypt_type=aes&msg_signature=" + v3MsgSignature
@@ -66,10 +66,10 @@ func TestEncryptedReply(t *testing.T) {
 	for _, format := range []string{"xml", "json"} {
 		t.Run(format, func(t *testing.T) {
 			mux := handlers.NewMux()
-			mustOK(t, mux.OnText(func(_ context.Context, m *handlers.TextMessage) error {
+			mux.OnText(func(_ context.Context, m *handlers.TextMessage) error {
 				m.TransferToCustomerService()
 				return nil
-			}))
+			})
 			e := newEndpoint(t, Config{Mux: mux, EncodingAESKey: aesKey, AppID: appID, Mode: ModeSafe})
 			body := textXML("1001", "人工")
 			if format == "json" {
@@ -111,10 +111,10 @@ func TestEncryptedReply(t *testing.T) {
 
 func TestPlainReply(t *testing.T) {
 	mux := handlers.NewMux()
-	mustOK(t, mux.OnText(func(_ context.Context, m *handlers.TextMessage) error {
+	mux.OnText(func(_ context.Context, m *handlers.TextMessage) error {
 		m.TransferToCustomerService()
 		return nil
-	}))
+	})
 	e := newEndpoint(t, Config{Mux: mux})
 	resp := e.Serve(context.Background(), plainPush(textXML("77", "hi")))
 	want := "<xml><ToUserName><![CDATA[" + openID + "]]></ToUserName><FromUserName><![CDATA[" + ghID +
@@ -259,10 +259,10 @@ func TestBodyLimit(t *testing.T) {
 func TestCompatibleMode(t *testing.T) {
 	var contents []string
 	mux := handlers.NewMux()
-	mustOK(t, mux.OnText(func(_ context.Context, m *handlers.TextMessage) error {
+	mux.OnText(func(_ context.Context, m *handlers.TextMessage) error {
 		contents = append(contents, m.Content)
 		return nil
-	}))
+	})
 	e := newEndpoint(t, Config{Mux: mux, EncodingAESKey: aesKey, AppID: appID, Mode: ModeCompatible})
 	// Plaintext: the signature alone.
 	checkResponse(t, "plaintext", e.Serve(context.Background(), plainPush(textXML("1", "plain"))), 200, "success")
@@ -283,7 +283,7 @@ func TestCompatibleMode(t *testing.T) {
 func TestHookErrorAndPanic(t *testing.T) {
 	log, lb := newLogger()
 	mux := handlers.NewMux()
-	mustOK(t, mux.OnText(func(_ context.Context, m *handlers.TextMessage) error {
+	mux.OnText(func(_ context.Context, m *handlers.TextMessage) error {
 		switch m.Content {
 		case "fail":
 			return errors.New("database down")
@@ -292,7 +292,7 @@ func TestHookErrorAndPanic(t *testing.T) {
 			m["x"] = 1 // a nil map write: a runtime panic
 		}
 		return nil
-	}))
+	})
 	e := newEndpoint(t, Config{Mux: mux, Logger: log})
 	checkResponse(t, "error", e.Serve(context.Background(), plainPush(textXML("1", "fail"))), 500, ReasonHookFailed)
 	checkResponse(t, "panic", e.Serve(context.Background(), plainPush(textXML("2", "panic"))), 500, ReasonHookFailed)

@@ -1,28 +1,9 @@
 package sender
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 )
-
-func TestAppendString(t *testing.T) {
-	for _, tc := range []struct{ in, want string }{
-		{"", `""`},
-		{"plain", `"plain"`},
-		{`q"b\`, `"q\"b\\"`},
-		{"a\nb\rc\td", `"a\nb\rc\td"`},
-		{"\x00\x1f", `"\u0000\u001f"`},
-		{"中文¥", `"中文¥"`},
-		{"<&>", `"<&>"`},
-		{"\u2028\u2029", `"\u2028\u2029"`},
-		{"bad\xffutf8", `"bad\ufffdutf8"`},
-	} {
-		if got := string(appendString(nil, tc.in)); got != tc.want {
-			t.Errorf("appendString(%q) = %s, want %s", tc.in, got, tc.want)
-		}
-	}
-}
 
 func TestAppendSubscribe(t *testing.T) {
 	m := SubscribeMessage{
@@ -39,29 +20,6 @@ func TestAppendSubscribe(t *testing.T) {
 	if want := `{"touser":"o","template_id":"t","data":{}}`; got != want {
 		t.Fatalf("got %s, want %s", got, want)
 	}
-}
-
-// FuzzAppendString checks the encoder against encoding/json: the output is
-// valid JSON that decodes to the input (with invalid UTF-8 replaced).
-func FuzzAppendString(f *testing.F) {
-	for _, s := range []string{"", "a", `"\`, "\x00\n", "中文", "\u2028", "\xff\xfe", "ok\xe4\xb8"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		b := appendString(nil, s)
-		var got string
-		if err := json.Unmarshal(b, &got); err != nil {
-			t.Fatalf("appendString(%q) = %s: invalid JSON: %v", s, b, err)
-		}
-		// Each invalid byte becomes one U+FFFD, as ranging over s yields.
-		var want strings.Builder
-		for _, r := range s {
-			want.WriteRune(r)
-		}
-		if got != want.String() {
-			t.Fatalf("round trip of %q gave %q, want %q", s, got, want.String())
-		}
-	})
 }
 
 func TestIDString(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 
+	"github.com/wxsub/wxsub/internal/jsonstr"
 	"github.com/wxsub/wxsub/store"
 )
 
@@ -169,20 +170,20 @@ func checkStateLang(state, lang string) error {
 // body is deterministic.
 func appendSubscribe(b []byte, m *SubscribeMessage, data map[string]string) []byte {
 	b = append(b, `{"touser":`...)
-	b = appendString(b, m.ToUser)
+	b = jsonstr.Append(b, m.ToUser)
 	b = append(b, `,"template_id":`...)
-	b = appendString(b, m.TemplateID)
+	b = jsonstr.Append(b, m.TemplateID)
 	if m.Page != "" {
 		b = append(b, `,"page":`...)
-		b = appendString(b, m.Page)
+		b = jsonstr.Append(b, m.Page)
 	}
 	if m.MiniProgramState != "" {
 		b = append(b, `,"miniprogram_state":`...)
-		b = appendString(b, m.MiniProgramState)
+		b = jsonstr.Append(b, m.MiniProgramState)
 	}
 	if m.Lang != "" {
 		b = append(b, `,"lang":`...)
-		b = appendString(b, m.Lang)
+		b = jsonstr.Append(b, m.Lang)
 	}
 	b = append(b, `,"data":`...)
 	b = appendData(b, data)
@@ -202,9 +203,9 @@ func appendData(b []byte, data map[string]string) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, k)
+		b = jsonstr.Append(b, k)
 		b = append(b, `:{"value":`...)
-		b = appendString(b, data[k])
+		b = jsonstr.Append(b, data[k])
 		b = append(b, '}')
 	}
 	return append(b, '}')

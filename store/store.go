@@ -36,18 +36,18 @@ var (
 	ErrInvalidArgument = errors.New("wxsub/store: invalid argument")
 )
 
-// Kind tells which sort of grant a Receipt was taken from.
-type Kind uint8
+// GrantKind tells which sort of grant a Receipt was taken from.
+type GrantKind uint8
 
 const (
 	// OneTime is a counted grant: each accept of the popup allows one send.
-	OneTime Kind = iota + 1
+	OneTime GrantKind = iota + 1
 	// LongTerm is a flag: one accept allows sends until the user rejects.
 	LongTerm
 )
 
 // String returns "one-time" or "long-term".
-func (k Kind) String() string {
+func (k GrantKind) String() string {
 	switch k {
 	case OneTime:
 		return "one-time"
@@ -79,7 +79,7 @@ type Grant struct {
 type Receipt struct {
 	OpenID     string
 	TemplateID string
-	Kind       Kind
+	Kind       GrantKind
 	Generation string
 	// Op is the operation key of a receipt taken with
 	// ReceiptStore.ConsumeOnce, and empty for one taken with Consume.

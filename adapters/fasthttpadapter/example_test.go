@@ -19,7 +19,7 @@ import (
 // Mount the callback route in a fasthttp server, with typed hooks.
 func Example() {
 	mux := handlers.NewMux()
-	_ = mux.OnSubscribeChange(func(ctx context.Context, ev *handlers.SubscribeChangeEvent) error {
+	mux.OnSubscribeChange(func(ctx context.Context, ev *handlers.SubscribeChangeEvent) error {
 		for _, it := range ev.Items {
 			if it.Rejected() {
 				log.Printf("%s turned %s off", ev.FromUserName, it.TemplateID)

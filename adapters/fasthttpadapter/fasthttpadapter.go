@@ -11,12 +11,10 @@ package fasthttpadapter
 import (
 	"bytes"
 	"context"
-	"errors"
-	"io"
-	"sync"
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/wxsub/wxsub/internal/bodyread"
 	"github.com/wxsub/wxsub/middleware"
 )
 
@@ -42,11 +40,9 @@ func New(e *middleware.Endpoint) fasthttp.RequestHandler {
 // frameworks built on fasthttp such as Fiber (see package fiberadapter).
 // It is safe for concurrent use.
 type Handler struct {
-	e     *middleware.Endpoint
-	limit int64
-	// buffers recycles the buffers streamed bodies are read into: Serve
-	// keeps nothing of a body.
-	buffers sync.Pool
+	e *middleware.Endpoint
+	// body reads streamed bodies into pooled buffers.
+	body *bodyread.Server
 }
 
 // NewHandler returns a Handler serving e. It panics if e is nil.
@@ -54,14 +50,8 @@ func NewHandler(e *middleware.Endpoint) *Handler {
 	if e == nil {
 		panic("wxsub/fasthttpadapter: NewHandler needs an Endpoint")
 	}
-	h := &Handler{e: e, limit: e.MaxBodyBytes() + 1}
-	h.buffers.New = func() any { b := make([]byte, 0, 4096); return &b }
-	return h
+	return &Handler{e: e, body: bodyread.New(e)}
 }
-
-// maxPooled is the largest body buffer kept for reuse. Pushes are a few
-// KiB; an occasional large one should not pin its buffer.
-const maxPooled = 64 << 10
 
 // Serve answers fctx with the Endpoint, handing ctx to it as the push's
 // context.
@@ -72,23 +62,10 @@ func (h *Handler) Serve(ctx context.Context, fctx *fasthttp.RequestCtx) {
 	}
 	if fctx.IsPost() {
 		if stream := fctx.RequestBodyStream(); stream != nil {
-			buf := h.buffers.Get().(*[]byte)
-			defer func() {
-				if cap(*buf) <= maxPooled {
-					h.buffers.Put(buf)
-				}
-			}()
-			body, err := readAtMost(io.LimitReader(stream, h.limit), (*buf)[:0])
-			*buf = body
-			if err != nil {
-				write(fctx, middleware.Response{Status: fasthttp.StatusBadRequest, ContentType: middleware.ContentTypeText,
-					Body: []byte(middleware.ReasonUnreadableBody)})
-				return
-			}
-			req.Body = body
-		} else {
-			req.Body = fctx.PostBody()
+			h.body.Serve(ctx, req, stream, func(resp middleware.Response) { write(fctx, resp) })
+			return
 		}
+		req.Body = fctx.PostBody()
 	}
 	write(fctx, h.e.Serve(ctx, req))
 }
@@ -101,23 +78,6 @@ func write(fctx *fasthttp.RequestCtx, resp middleware.Response) {
 		fctx.Response.Header.Set("Allow", resp.Allow)
 	}
 	fctx.SetBody(resp.Body)
-}
-
-// readAtMost appends all of r (which the caller limits) to buf.
-func readAtMost(r io.Reader, buf []byte) ([]byte, error) {
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if errors.Is(err, io.EOF) {
-			return buf, nil
-		}
-		if err != nil {
-			return buf, err
-		}
-	}
 }
 
 // method returns the request method, without allocating for GET and POST.

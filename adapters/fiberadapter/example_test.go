@@ -21,7 +21,7 @@ import (
 // Mount the callback route in a Fiber app, with typed hooks.
 func Example() {
 	mux := handlers.NewMux()
-	_ = mux.OnSubscribePopup(func(ctx context.Context, ev *handlers.SubscribePopupEvent) error {
+	mux.OnSubscribePopup(func(ctx context.Context, ev *handlers.SubscribePopupEvent) error {
 		for _, it := range ev.Items {
 			if it.Accepted() {
 				log.Printf("%s may now receive one %s", ev.FromUserName, it.TemplateID)
@@ -29,7 +29,7 @@ func Example() {
 		}
 		return nil
 	})
-	_ = mux.OnSubscribeSent(func(ctx context.Context, ev *handlers.SubscribeSentEvent) error {
+	mux.OnSubscribeSent(func(ctx context.Context, ev *handlers.SubscribeSentEvent) error {
 		for _, it := range ev.Items {
 			if !it.Delivered() {
 				log.Printf("message %s failed: %d %s", it.MsgID, it.ErrorCode, it.ErrorStatus)

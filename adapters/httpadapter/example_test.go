@@ -2,7 +2,6 @@ package httpadapter_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -21,35 +20,30 @@ import (
 // Mount the callback route in an http.ServeMux, with typed hooks.
 func Example() {
 	mux := handlers.NewMux()
-	err := errors.Join( // each On… method refuses only a nil hook
-		mux.OnSubscribePopup(func(ctx context.Context, ev *handlers.SubscribePopupEvent) error {
-			for _, it := range ev.Items {
-				log.Printf("%s answered %s for %s", ev.FromUserName, it.Status, it.TemplateID)
+	mux.OnSubscribePopup(func(ctx context.Context, ev *handlers.SubscribePopupEvent) error {
+		for _, it := range ev.Items {
+			log.Printf("%s answered %s for %s", ev.FromUserName, it.Status, it.TemplateID)
+		}
+		return nil
+	})
+	mux.OnSubscribeChange(func(ctx context.Context, ev *handlers.SubscribeChangeEvent) error {
+		for _, it := range ev.Items {
+			log.Printf("%s turned %s %s in their settings", ev.FromUserName, it.TemplateID, it.Status)
+		}
+		return nil
+	})
+	mux.OnSubscribeSent(func(ctx context.Context, ev *handlers.SubscribeSentEvent) error {
+		for _, it := range ev.Items {
+			if !it.Delivered() {
+				log.Printf("message %s was not delivered: %d %s", it.MsgID, it.ErrorCode, it.ErrorStatus)
 			}
-			return nil
-		}),
-		mux.OnSubscribeChange(func(ctx context.Context, ev *handlers.SubscribeChangeEvent) error {
-			for _, it := range ev.Items {
-				log.Printf("%s turned %s %s in their settings", ev.FromUserName, it.TemplateID, it.Status)
-			}
-			return nil
-		}),
-		mux.OnSubscribeSent(func(ctx context.Context, ev *handlers.SubscribeSentEvent) error {
-			for _, it := range ev.Items {
-				if !it.Delivered() {
-					log.Printf("message %s was not delivered: %d %s", it.MsgID, it.ErrorCode, it.ErrorStatus)
-				}
-			}
-			return nil
-		}),
-		mux.OnText(func(ctx context.Context, msg *handlers.TextMessage) error {
-			msg.TransferToCustomerService() // let a human agent answer
-			return nil
-		}),
-	)
-	if err != nil {
-		log.Fatal(err)
-	}
+		}
+		return nil
+	})
+	mux.OnText(func(ctx context.Context, msg *handlers.TextMessage) error {
+		msg.TransferToCustomerService() // let a human agent answer
+		return nil
+	})
 	endpoint, err := middleware.New(middleware.Config{
 		Token:          "AAAAA", // as configured in the admin console
 		EncodingAESKey: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -23,32 +22,6 @@ func TestSharedTable(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	adaptertest.Run(t, srv.URL)
-}
-
-func TestReadAtMost(t *testing.T) {
-	tests := []struct {
-		in    string
-		limit int64
-		want  string
-	}{
-		{"", 10, ""},
-		{"hello", 10, "hello"},
-		{"hello", 5, "hello"},
-		{"hello", 3, "hel"},
-		{strings.Repeat("x", 10000), 9000, strings.Repeat("x", 9000)},
-	}
-	for _, tt := range tests {
-		for _, r := range []io.Reader{strings.NewReader(tt.in), iotest.OneByteReader(strings.NewReader(tt.in))} {
-			got, err := readAtMost(r, make([]byte, 0, 4), tt.limit)
-			if err != nil || string(got) != tt.want {
-				t.Errorf("readAtMost(%d bytes, %d) = %d bytes, %v; want %d bytes", len(tt.in), tt.limit, len(got), err, len(tt.want))
-			}
-		}
-	}
-	boom := errors.New("boom")
-	if _, err := readAtMost(iotest.ErrReader(boom), nil, 10); !errors.Is(err, boom) {
-		t.Errorf("read error = %v, want boom", err)
-	}
 }
 
 func TestBodyReadError(t *testing.T) {

@@ -81,22 +81,16 @@ func newRecorder(t *testing.T) (*handlers.Mux, *recorder) {
 		return nil
 	}
 	mux := handlers.NewMux()
-	for _, err := range []error{
-		mux.OnSubscribePopup(func(_ context.Context, ev *handlers.SubscribePopupEvent) error { return keep("popup", ev.Message) }),
-		mux.OnSubscribeChange(func(_ context.Context, ev *handlers.SubscribeChangeEvent) error { return keep("change", ev.Message) }),
-		mux.OnSubscribeSent(func(_ context.Context, ev *handlers.SubscribeSentEvent) error { return keep("sent", ev.Message) }),
-		mux.OnText(func(_ context.Context, ev *handlers.TextMessage) error {
-			ev.TransferToCustomerService()
-			return keep("text", ev.Message)
-		}),
-		mux.OnImage(func(_ context.Context, ev *handlers.ImageMessage) error { return keep("image", ev.Message) }),
-		mux.OnMiniProgramPage(func(_ context.Context, ev *handlers.MiniProgramPageMessage) error { return keep("page", ev.Message) }),
-		mux.OnEnterSession(func(_ context.Context, ev *handlers.EnterSessionEvent) error { return keep("enter", ev.Message) }),
-	} {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	mux.OnSubscribePopup(func(_ context.Context, ev *handlers.SubscribePopupEvent) error { return keep("popup", ev.Message) })
+	mux.OnSubscribeChange(func(_ context.Context, ev *handlers.SubscribeChangeEvent) error { return keep("change", ev.Message) })
+	mux.OnSubscribeSent(func(_ context.Context, ev *handlers.SubscribeSentEvent) error { return keep("sent", ev.Message) })
+	mux.OnText(func(_ context.Context, ev *handlers.TextMessage) error {
+		ev.TransferToCustomerService()
+		return keep("text", ev.Message)
+	})
+	mux.OnImage(func(_ context.Context, ev *handlers.ImageMessage) error { return keep("image", ev.Message) })
+	mux.OnMiniProgramPage(func(_ context.Context, ev *handlers.MiniProgramPageMessage) error { return keep("page", ev.Message) })
+	mux.OnEnterSession(func(_ context.Context, ev *handlers.EnterSessionEvent) error { return keep("enter", ev.Message) })
 	return mux, r
 }
 

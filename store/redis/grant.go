@@ -75,7 +75,7 @@ func (s *Store) Consume(ctx context.Context, openID, templateID string) (store.R
 	if v == "" {
 		return store.Receipt{}, store.ErrNoGrant
 	}
-	kind, gen := store.Kind(v[0]-'0'), v[1:]
+	kind, gen := store.GrantKind(v[0]-'0'), v[1:]
 	if (kind != store.OneTime && kind != store.LongTerm) || gen == "" {
 		return store.Receipt{}, fmt.Errorf("%w: Consume reply %q", errCorrupt, v)
 	}

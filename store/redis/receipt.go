@@ -50,7 +50,7 @@ func (s *Store) ConsumeOnce(ctx context.Context, opKey string, opTTL time.Durati
 	r := store.Receipt{OpenID: openID, TemplateID: templateID, Op: opKey}
 	var settled store.Settlement
 	if len(v) >= 3 {
-		r.Kind, settled, r.Generation = store.Kind(v[0]-'0'), store.Settlement(v[1]-'0'), v[2:]
+		r.Kind, settled, r.Generation = store.GrantKind(v[0]-'0'), store.Settlement(v[1]-'0'), v[2:]
 	}
 	if (r.Kind != store.OneTime && r.Kind != store.LongTerm) || settled > store.Revoked || r.Generation == "" {
 		return store.Receipt{}, store.Unsettled, fmt.Errorf("%w: ConsumeOnce reply %q", errCorrupt, v)
@@ -116,7 +116,7 @@ func (s *Store) LookupReceipt(ctx context.Context, openID, opKey string) (store.
 	r := store.Receipt{OpenID: openID, TemplateID: f[0], Generation: f[3], Op: opKey}
 	settled := store.Unsettled
 	if ok && len(f[1]) == 1 && len(f[2]) == 1 {
-		r.Kind = store.Kind(f[1][0] - '0')
+		r.Kind = store.GrantKind(f[1][0] - '0')
 		if f[2] != "0" {
 			settled, ok = parseSettled(f[2])
 		}

@@ -73,7 +73,7 @@ func (f *grantFixture) setLongTerm(tmpl string, ttl time.Duration) {
 }
 
 // consume takes one grant and checks the receipt's kind and identity.
-func (f *grantFixture) consume(tmpl string, kind store.Kind) store.Receipt {
+func (f *grantFixture) consume(tmpl string, kind store.GrantKind) store.Receipt {
 	f.t.Helper()
 	r, err := f.s.Consume(f.ctx, f.user, tmpl)
 	noErr(f.t, "Consume("+tmpl+")", err)

@@ -59,7 +59,7 @@ func newReceiptFixture(t *testing.T, s store.ReceiptStore) *receiptFixture {
 
 // consumeOnce calls ConsumeOnce with a minute's operation TTL and checks
 // the receipt's identity, kind and settlement.
-func (f *receiptFixture) consumeOnce(key, tmpl string, kind store.Kind, settled store.Settlement) store.Receipt {
+func (f *receiptFixture) consumeOnce(key, tmpl string, kind store.GrantKind, settled store.Settlement) store.Receipt {
 	f.t.Helper()
 	r, got, err := f.rs.ConsumeOnce(f.ctx, key, time.Minute, f.user, tmpl)
 	noErr(f.t, "ConsumeOnce("+key+", "+tmpl+")", err)
@@ -70,7 +70,7 @@ func (f *receiptFixture) consumeOnce(key, tmpl string, kind store.Kind, settled 
 	return r
 }
 
-func (f *receiptFixture) wantReceipt(what string, r store.Receipt, key, tmpl string, kind store.Kind) {
+func (f *receiptFixture) wantReceipt(what string, r store.Receipt, key, tmpl string, kind store.GrantKind) {
 	f.t.Helper()
 	if r.OpenID != f.user || r.TemplateID != tmpl || r.Kind != kind || r.Generation == "" || r.Op != key {
 		f.t.Fatalf("%s receipt = %+v, want OpenID %q, TemplateID %q, Kind %v, Op %q and a non-empty Generation",

@@ -88,10 +88,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	a.Grants = grants
 
-	mux, err := a.hooks(cfg.Async)
-	if err != nil {
-		return nil, err
-	}
+	mux := a.hooks(cfg.Async)
+	var err error
 	mcfg := middleware.Config{
 		Token:          cfg.Token,
 		EncodingAESKey: cfg.AESKey,
@@ -140,42 +138,41 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 
 // hooks logs every event the app receives. Grants are recorded by the
 // Endpoint itself before these run.
-func (a *App) hooks(async bool) (*handlers.Mux, error) {
+func (a *App) hooks(async bool) *handlers.Mux {
 	mux := handlers.NewMux()
-	return mux, errors.Join(
-		mux.OnSubscribePopup(func(ctx context.Context, ev *handlers.SubscribePopupEvent) error {
-			for _, it := range ev.Items {
-				a.log.InfoContext(ctx, "subscription popup", "openid", ev.FromUserName, "template", it.TemplateID, "status", it.Status)
-			}
-			return nil
-		}),
-		mux.OnSubscribeChange(func(ctx context.Context, ev *handlers.SubscribeChangeEvent) error {
-			for _, it := range ev.Items {
-				a.log.InfoContext(ctx, "subscription changed", "openid", ev.FromUserName, "template", it.TemplateID, "status", it.Status)
-			}
-			return nil
-		}),
-		mux.OnSubscribeSent(func(ctx context.Context, ev *handlers.SubscribeSentEvent) error {
-			for _, it := range ev.Items {
-				a.log.InfoContext(ctx, "message sent", "openid", ev.FromUserName, "template", it.TemplateID,
-					"msgid", it.MsgID, "delivered", it.Delivered(), "errcode", it.ErrorCode)
-			}
-			return nil
-		}),
-		mux.OnText(func(ctx context.Context, msg *handlers.TextMessage) error {
-			a.log.InfoContext(ctx, "customer-service text", "openid", msg.FromUserName)
-			if !async {
-				// An async route answers before hooks run, so it cannot
-				// pass the message on in its reply.
-				msg.TransferToCustomerService()
-			}
-			return nil
-		}),
-		mux.OnUnknown(func(ctx context.Context, msg *handlers.UnknownMessage) error {
-			a.log.InfoContext(ctx, "unhandled push", "msgtype", msg.MsgType, "event", msg.Event)
-			return nil
-		}),
-	)
+	mux.OnSubscribePopup(func(ctx context.Context, ev *handlers.SubscribePopupEvent) error {
+		for _, it := range ev.Items {
+			a.log.InfoContext(ctx, "subscription popup", "openid", ev.FromUserName, "template", it.TemplateID, "status", it.Status)
+		}
+		return nil
+	})
+	mux.OnSubscribeChange(func(ctx context.Context, ev *handlers.SubscribeChangeEvent) error {
+		for _, it := range ev.Items {
+			a.log.InfoContext(ctx, "subscription changed", "openid", ev.FromUserName, "template", it.TemplateID, "status", it.Status)
+		}
+		return nil
+	})
+	mux.OnSubscribeSent(func(ctx context.Context, ev *handlers.SubscribeSentEvent) error {
+		for _, it := range ev.Items {
+			a.log.InfoContext(ctx, "message sent", "openid", ev.FromUserName, "template", it.TemplateID,
+				"msgid", it.MsgID, "delivered", it.Delivered(), "errcode", it.ErrorCode)
+		}
+		return nil
+	})
+	mux.OnText(func(ctx context.Context, msg *handlers.TextMessage) error {
+		a.log.InfoContext(ctx, "customer-service text", "openid", msg.FromUserName)
+		if !async {
+			// An async route answers before hooks run, so it cannot
+			// pass the message on in its reply.
+			msg.TransferToCustomerService()
+		}
+		return nil
+	})
+	mux.OnUnknown(func(ctx context.Context, msg *handlers.UnknownMessage) error {
+		a.log.InfoContext(ctx, "unhandled push", "msgtype", msg.MsgType, "event", msg.Event)
+		return nil
+	})
+	return mux
 }
 
 // Close releases the Redis client, if any, after draining the Endpoint

@@ -57,9 +57,7 @@ func main() {
 	}
 
 	mux := handlers.NewMux()
-	if err := mux.OnSubscribePopup(func(context.Context, *handlers.SubscribePopupEvent) error { return nil }); err != nil {
-		log.Fatal(err)
-	}
+	mux.OnSubscribePopup(func(context.Context, *handlers.SubscribePopupEvent) error { return nil })
 	e, err := middleware.New(middleware.Config{Token: *token, Mux: mux, ReplayWindow: middleware.NoReplayCheck})
 	if err != nil {
 		log.Fatal(err)

@@ -190,7 +190,7 @@ func (p *pool) renew(j job) (time.Time, bool) {
 		switch {
 		case err != nil:
 			e.log.ErrorContext(j.ctx, "wxsub: dedupe store failed to extend a queued push's claim; retaking the push once the claim has ended",
-				"key", j.key, "err", err)
+				"key", j.key, "error", err)
 		case state == store.DedupeInFlight:
 			return now, true
 		case state == store.DedupeDone:
@@ -224,7 +224,7 @@ func (p *pool) retake(j job, at time.Time) (time.Time, bool) {
 		switch {
 		case err != nil:
 			e.log.ErrorContext(j.ctx, "wxsub: dedupe store failed to claim a queued push anew; running its hooks unclaimed",
-				"key", j.key, "err", err)
+				"key", j.key, "error", err)
 			return j.claimed, true
 		case state == store.DedupeNew:
 			e.log.WarnContext(j.ctx, "wxsub: a push waited in the async queue past its claim's lease; claimed anew",

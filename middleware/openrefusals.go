@@ -1,3 +1,6 @@
+// The refusals of the open step: what Serve turns away while it verifies,
+// decrypts and decodes a push, before anything is claimed or booked.
+
 package middleware
 
 import (
@@ -39,7 +42,7 @@ func (e *Endpoint) itemsWithinLimit(msg *codec.Message) bool {
 		return true
 	}
 	e.log.Warn("wxsub: push refused: too many subscription items", "items", len(msg.Items), "max", MaxItems,
-		"kind", msg.MsgType, "event", msg.Event)
+		"msg_type", msg.MsgType, "event", msg.Event)
 	return false
 }
 

@@ -22,12 +22,12 @@ func TestAsyncQueueBytes(t *testing.T) {
 	started, release := make(chan struct{}, 8), make(chan struct{})
 	var runs atomic.Int32
 	mux := handlers.NewMux()
-	mustOK(t, mux.OnText(func(context.Context, *handlers.TextMessage) error {
+	mux.OnText(func(context.Context, *handlers.TextMessage) error {
 		runs.Add(1)
 		started <- struct{}{}
 		<-release
 		return nil
-	}))
+	})
 	big := strings.Repeat("x", 600)
 	first := plainPush(textXML("1", big))
 	limit := int64(len(first.Body)) * 3 / 2 // room for one push, not two
@@ -125,11 +125,11 @@ func TestAsyncOldClaimYieldsToNewDelivery(t *testing.T) {
 func TestCloseGivingUpLeavesNoGoroutine(t *testing.T) {
 	started, release := make(chan struct{}, 1), make(chan struct{})
 	mux := handlers.NewMux()
-	mustOK(t, mux.OnText(func(context.Context, *handlers.TextMessage) error {
+	mux.OnText(func(context.Context, *handlers.TextMessage) error {
 		started <- struct{}{}
 		<-release
 		return nil
-	}))
+	})
 	e := newEndpoint(t, Config{Mux: mux, Async: true, Workers: 1})
 	checkResponse(t, "push", e.Serve(context.Background(), plainPush(textXML("1", "a"))), 200, "success")
 	<-started
@@ -216,7 +216,7 @@ func newBlockedPool(t *testing.T, cfg Config, clk *fakeLeaseClock) *blockedPool 
 	b := &blockedPool{clk: clk, release: make(chan struct{})}
 	started := make(chan struct{}, 1)
 	mux := handlers.NewMux()
-	mustOK(t, mux.OnText(func(_ context.Context, m *handlers.TextMessage) error {
+	mux.OnText(func(_ context.Context, m *handlers.TextMessage) error {
 		if m.Content == "block" {
 			started <- struct{}{}
 			<-b.release
@@ -224,7 +224,7 @@ func newBlockedPool(t *testing.T, cfg Config, clk *fakeLeaseClock) *blockedPool 
 		}
 		b.late.Add(1)
 		return nil
-	}))
+	})
 	cfg.Mux, cfg.Async, cfg.Workers = mux, true, 1
 	b.e = newEndpoint(t, cfg)
 	useLeaseClock(b.e, clk)
