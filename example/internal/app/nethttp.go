@@ -17,27 +17,15 @@ func (a *App) Handler() http.Handler {
 	mux.Handle("/wechat/callback", httpadapter.New(a.Endpoint))
 	mux.HandleFunc("POST /send", func(w http.ResponseWriter, r *http.Request) {
 		var req SendRequest
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
-		if err == nil {
-			err = json.Unmarshal(body, &req)
+		if readJSON(w, r, &req) {
+			writeJSON(w, a.Send(r.Context(), req))
 		}
-		if err != nil {
-			writeJSON(w, BadJSON(err))
-			return
-		}
-		writeJSON(w, a.Send(r.Context(), req))
 	})
 	mux.HandleFunc("POST /schedule", func(w http.ResponseWriter, r *http.Request) {
 		var req ScheduleRequest
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
-		if err == nil {
-			err = json.Unmarshal(body, &req)
+		if readJSON(w, r, &req) {
+			writeJSON(w, a.Schedule(r.Context(), req))
 		}
-		if err != nil {
-			writeJSON(w, BadJSON(err))
-			return
-		}
-		writeJSON(w, a.Schedule(r.Context(), req))
 	})
 	mux.HandleFunc("GET /schedule/{key}", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, a.ScheduleStatus(r.Context(), r.PathValue("key")))
@@ -53,6 +41,20 @@ func (a *App) Handler() http.Handler {
 		_, _ = io.WriteString(w, "ok\n")
 	})
 	return mux
+}
+
+// readJSON decodes a JSON body of at most 64 KiB into v, or answers 400
+// and reports false.
+func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
+	if err == nil {
+		err = json.Unmarshal(body, v)
+	}
+	if err != nil {
+		writeJSON(w, BadJSON(err))
+		return false
+	}
+	return true
 }
 
 func writeJSON(w http.ResponseWriter, res Result) {
