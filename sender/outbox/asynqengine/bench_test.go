@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/wxsub/wxsub/internal/cputime"
 	"github.com/wxsub/wxsub/internal/redistest"
 	"github.com/wxsub/wxsub/sender"
 	"github.com/wxsub/wxsub/sender/outbox"
@@ -24,13 +26,13 @@ import (
 // record) to asynq's enqueue. Both run 16 callers per processor; see
 // BenchmarkSchedule for the three paths side by side.
 func BenchmarkAdd(b *testing.B) {
-	e, _ := benchEngine(b)
-	benchLoop(b, true, benchAddOp(e))
+	e, c := benchEngine(b)
+	benchLoop(b, c, true, benchAddOp(e))
 }
 
 func BenchmarkBareEnqueue(b *testing.B) {
-	e, _ := benchEngine(b)
-	benchLoop(b, true, benchBareOp(e))
+	e, c := benchEngine(b)
+	benchLoop(b, c, true, benchBareOp(e))
 }
 
 // BenchmarkSchedule measures, in one run, the three ways to put a job an
@@ -52,27 +54,32 @@ func BenchmarkSchedule(b *testing.B) {
 	}{{"seq", false}, {"par", true}} {
 		b.Run(mode.name, func(b *testing.B) {
 			b.Run("bare", func(b *testing.B) {
-				e, _ := benchEngine(b)
-				benchLoop(b, mode.parallel, benchBareOp(e))
+				e, c := benchEngine(b)
+				benchLoop(b, c, mode.parallel, benchBareOp(e))
 			})
 			b.Run("add", func(b *testing.B) {
-				e, _ := benchEngine(b)
-				benchLoop(b, mode.parallel, benchAddOp(e))
+				e, c := benchEngine(b)
+				benchLoop(b, c, mode.parallel, benchAddOp(e))
 			})
 			b.Run("schedule", func(b *testing.B) {
 				e, c := benchEngine(b)
-				benchLoop(b, mode.parallel, benchScheduleOp(b, e, c))
+				benchLoop(b, c, mode.parallel, benchScheduleOp(b, e, c))
 			})
 		})
 	}
 }
 
 // benchLoop calls op b.N times with fresh numbers, from one caller or from
-// 16 per processor.
-func benchLoop(b *testing.B, parallel bool, op func(n int64) error) {
+// 16 per processor. Besides the wall time it reports the CPU time spent
+// per op by this process (client-cpu-ns/op) and by the Redis server
+// (redis-cpu-ns/op, from INFO cpu: meaningful when the benchmark has the
+// server to itself), which a loaded machine does not inflate.
+func benchLoop(b *testing.B, c *redis.Client, parallel bool, op func(n int64) error) {
 	b.Helper()
 	var n atomic.Int64
 	b.ReportAllocs()
+	cpu0, cpuOK := cputime.Process()
+	redis0, redisOK := redisCPU(c)
 	b.ResetTimer()
 	if !parallel {
 		for range b.N {
@@ -80,17 +87,46 @@ func benchLoop(b *testing.B, parallel bool, op func(n int64) error) {
 				b.Fatal(err)
 			}
 		}
-		return
-	}
-	b.SetParallelism(16) // RTT-bound otherwise, on 2 cores
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if err := op(n.Add(1)); err != nil {
-				b.Error(err)
-				return
+	} else {
+		b.SetParallelism(16) // RTT-bound otherwise, on 2 cores
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if err := op(n.Add(1)); err != nil {
+					b.Error(err)
+					return
+				}
 			}
+		})
+	}
+	b.StopTimer()
+	if cpu1, ok := cputime.Process(); ok && cpuOK {
+		b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "client-cpu-ns/op")
+	}
+	if redis1, ok := redisCPU(c); ok && redisOK {
+		b.ReportMetric(float64(redis1-redis0)/float64(b.N), "redis-cpu-ns/op")
+	}
+}
+
+// redisCPU returns the CPU time the Redis server has used (INFO cpu).
+func redisCPU(c *redis.Client) (time.Duration, bool) {
+	info, err := c.Info(context.Background(), "cpu").Result()
+	if err != nil {
+		return 0, false
+	}
+	var total float64
+	found := 0
+	for _, line := range strings.Split(info, "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if ok && (k == "used_cpu_sys" || k == "used_cpu_user") {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return 0, false
+			}
+			total += f
+			found++
 		}
-	})
+	}
+	return time.Duration(total * float64(time.Second)), found == 2
 }
 
 // benchAt is when the benchmarks' jobs are due: an hour ahead, so that
