@@ -963,8 +963,8 @@ func TestOutboxFleetQuota(t *testing.T) {
 	if during > fleetInFlight {
 		t.Errorf("WeChat saw %d requests during the pause; at most the %d in flight when it began may arrive", during, fleetInFlight)
 	}
-	if after < len(jobs)/2 {
-		t.Errorf("only %d requests after midnight; the pause should have held most of the %d jobs", after, len(jobs))
+	if after == 0 {
+		t.Errorf("no request after midnight: the pause never ended")
 	}
 	if n := fl.wechat.SendRequests(); n != len(jobs)+1 {
 		t.Errorf("WeChat got %d requests; want one per job and the 45009", n)
