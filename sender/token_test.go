@@ -38,7 +38,7 @@ func TestColdCacheFetchesOnce(t *testing.T) {
 		name := map[bool]string{false: "token", true: "stable_token"}[stable]
 		t.Run(name, func(t *testing.T) {
 			srv := newServer(t)
-			c := newClient(t, srv, sender.WithStableToken(stable))
+			c := newClient(t, srv, sender.WithStableToken(stable), patientHTTP())
 			if failed := sendMany(t, c, 1000, nil); failed != 0 {
 				t.Fatalf("%d sends failed", failed)
 			}
@@ -143,8 +143,8 @@ func TestSharedTokenStoreFetchesOnce(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				srv := newServer(t)
 				shared := kind.open(t)
-				a := newClient(t, srv, sender.WithTokenStore(shared), sender.WithStableToken(stable))
-				b := newClient(t, srv, sender.WithTokenStore(shared), sender.WithStableToken(stable))
+				a := newClient(t, srv, sender.WithTokenStore(shared), sender.WithStableToken(stable), patientHTTP())
+				b := newClient(t, srv, sender.WithTokenStore(shared), sender.WithStableToken(stable), patientHTTP())
 				var wg sync.WaitGroup
 				for i := range 200 {
 					c := a
