@@ -1,6 +1,7 @@
 package sender_test
 
 import (
+	"net/http"
 	"testing"
 	"time"
 
@@ -48,6 +49,17 @@ func newClient(t testing.TB, srv *sendertest.Server, opts ...sender.Option) *sen
 	}
 	t.Cleanup(c.CloseIdleConnections)
 	return c
+}
+
+// patientHTTP gives a client the default client's connection limits and
+// a 5-minute timeout instead of 30 s, for tests that send a thousand
+// messages at once: on a busy 2-core machine with -race the last of them
+// can wait longer than 30 s for the fake WeChat, and what those tests
+// check (one token fetch for all) has nothing to do with the timeout.
+func patientHTTP() sender.Option {
+	return sender.WithHTTPClient(&http.Client{Timeout: 5 * time.Minute, Transport: &http.Transport{
+		MaxIdleConns: 256, MaxIdleConnsPerHost: 128, MaxConnsPerHost: 256, IdleConnTimeout: 30 * time.Second,
+	}})
 }
 
 // newServer starts a fake WeChat that is closed when the test ends.

@@ -3,7 +3,6 @@ package sender_test
 import (
 	"context"
 	"errors"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -34,22 +33,12 @@ func sendMany(t *testing.T, c *sender.Client, n int, during func(i int)) int64 {
 	return failed.Load()
 }
 
-// patientClient is the default client's transport limits without its 30 s
-// timeout: 1,000 sends queued on 256 connections of a machine loaded by
-// other tests (-race, -count=5, another go test beside) can take longer,
-// and this test is about tokens, not timeouts.
-func patientClient() *http.Client {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxConnsPerHost, tr.MaxIdleConnsPerHost = 256, 256
-	return &http.Client{Transport: tr, Timeout: 5 * time.Minute}
-}
-
 func TestColdCacheFetchesOnce(t *testing.T) {
 	for _, stable := range []bool{false, true} {
 		name := map[bool]string{false: "token", true: "stable_token"}[stable]
 		t.Run(name, func(t *testing.T) {
 			srv := newServer(t)
-			c := newClient(t, srv, sender.WithStableToken(stable), sender.WithHTTPClient(patientClient()))
+			c := newClient(t, srv, sender.WithStableToken(stable), patientHTTP())
 			if failed := sendMany(t, c, 1000, nil); failed != 0 {
 				t.Fatalf("%d sends failed", failed)
 			}
@@ -154,8 +143,8 @@ func TestSharedTokenStoreFetchesOnce(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				srv := newServer(t)
 				shared := kind.open(t)
-				a := newClient(t, srv, sender.WithTokenStore(shared), sender.WithStableToken(stable))
-				b := newClient(t, srv, sender.WithTokenStore(shared), sender.WithStableToken(stable))
+				a := newClient(t, srv, sender.WithTokenStore(shared), sender.WithStableToken(stable), patientHTTP())
+				b := newClient(t, srv, sender.WithTokenStore(shared), sender.WithStableToken(stable), patientHTTP())
 				var wg sync.WaitGroup
 				for i := range 200 {
 					c := a
